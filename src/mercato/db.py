@@ -1,0 +1,101 @@
+"""Engines and sessions for SQLite (the embedded default) and PostgreSQL, and migrations.
+
+Each role keeps its own database and its own Alembic migrations, in a ``migrations`` folder
+inside the role's package (for example ``mercato/registry/migrations``).
+
+URLs: ``sqlite:///path/to/file.db`` or ``postgresql://user@host:5432/db``. A PostgreSQL URL may
+carry ``?schema=NAME`` (a Mercato extension, removed before connecting): every table then lives
+in that schema, which is created if missing. Tests use it to give each test its own schema.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy.orm import Session, sessionmaker
+
+
+def _split_schema(url: str) -> tuple[str, str | None]:
+    parts = urlsplit(url)
+    query = parse_qsl(parts.query, keep_blank_values=True)
+    schema = None
+    kept = []
+    for k, v in query:
+        if k == "schema":
+            schema = v
+        else:
+            kept.append((k, v))
+    return urlunsplit(parts._replace(query=urlencode(kept))), schema
+
+
+def normalise_url(url: str) -> str:
+    """Use the psycopg 3 driver for plain ``postgresql://`` URLs."""
+    for prefix in ("postgresql://", "postgres://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    return url
+
+
+def is_sqlite(url: str) -> bool:
+    return url.startswith("sqlite")
+
+
+def make_engine(url: str, *, pool_size: int = 10, echo: bool = False) -> Engine:
+    """Create an engine. SQLite gets WAL, foreign keys and a busy timeout; PostgreSQL a pool."""
+    url, schema = _split_schema(url)
+    url = normalise_url(url)
+    kwargs: dict[str, Any] = {"echo": echo, "future": True}
+    if is_sqlite(url):
+        path = url.split("///", 1)[1] if "///" in url else ""
+        if path and path != ":memory:":
+            Path(path).expanduser().parent.mkdir(parents=True, exist_ok=True)
+        kwargs["connect_args"] = {"check_same_thread": False, "timeout": 30}
+        engine = create_engine(url, **kwargs)
+
+        @event.listens_for(engine, "connect")
+        def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+            cur = dbapi_conn.cursor()
+            cur.execute("PRAGMA journal_mode=WAL")
+            cur.execute("PRAGMA synchronous=NORMAL")
+            cur.execute("PRAGMA foreign_keys=ON")
+            cur.execute("PRAGMA busy_timeout=30000")
+            cur.close()
+
+        return engine
+    kwargs.update(pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
+    if schema:
+        if not schema.replace("_", "").isalnum():
+            raise ValueError(f"schema name {schema!r} must be letters, digits and underscores")
+        kwargs["connect_args"] = {"options": f"-csearch_path={schema}"}
+        engine = create_engine(url, **kwargs)
+        with engine.begin() as conn:
+            conn.execute(text(f'CREATE SCHEMA IF NOT EXISTS "{schema}"'))
+        return engine
+    return create_engine(url, **kwargs)
+
+
+def session_factory(engine: Engine) -> sessionmaker[Session]:
+    return sessionmaker(engine, expire_on_commit=False)
+
+
+def run_migrations(engine: Engine, script_location: str) -> None:
+    """Upgrade the database to the newest revision of the given Alembic script folder.
+
+    ``script_location`` is a package path such as ``"mercato.registry:migrations"``.
+    """
+    from alembic import command
+    from alembic.config import Config
+
+    cfg = Config()
+    cfg.set_main_option("script_location", script_location)
+    with engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, "head")
+
+
+def default_data_dir() -> Path:
+    return Path(os.environ.get("MERCATO_DATA_DIR", ".mercato")).expanduser()

@@ -1,0 +1,1 @@
+"""mercato.supply"""

@@ -1,0 +1,1 @@
+"""Signed HTTP client and server helpers, ACK/NACK, registry lookup cache."""
