@@ -3,9 +3,11 @@ dependencies inside the command, so ``mercato --help`` stays fast."""
 
 from __future__ import annotations
 
+import sys
+
 import typer
 
-from mercato.cli import bench, keys, registry, up
+from mercato.cli import keys, registry, retention, up
 
 app = typer.Typer(
     name="mercato",
@@ -16,9 +18,20 @@ app = typer.Typer(
 )
 app.add_typer(keys.app, name="keys")
 app.add_typer(registry.app, name="registry")
-app.add_typer(bench.app, name="bench")
+app.add_typer(retention.app, name="retention")
 app.command("up")(up.up)
 
 
+@app.command(
+    "bench",
+    context_settings={"allow_extra_args": True, "ignore_unknown_options": True},
+)
+def bench(ctx: typer.Context, name: str = typer.Argument(..., help="benchmark name, e.g. protocol")) -> None:
+    """Run benchmarks/NAME.py and print its figures (add --json for one JSON object)."""
+    from mercato.cli.bench import run_benchmark
+
+    raise typer.Exit(run_benchmark(name, list(ctx.args)))
+
+
 def main() -> None:
-    app()
+    app(prog_name="mercato", args=sys.argv[1:])

@@ -12,4 +12,9 @@ def up(
     """Start a local network on loopback. Until the other roles exist it runs the registry."""
     from mercato.cli.registry import serve
 
-    serve(db=f"sqlite:///{data_dir}/registry.db", host="127.0.0.1", port=port, key_file=f"{data_dir}/registry.key.json")
+    serve(
+        db=f"sqlite:///{data_dir}/registry.db",
+        host="127.0.0.1",
+        port=port,
+        key_file=f"{data_dir}/registry.key.json",
+    )
