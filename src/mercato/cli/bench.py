@@ -12,6 +12,7 @@ import os
 import sys
 from pathlib import Path
 
+
 def benchmarks_dir() -> Path:
     env = os.environ.get("MERCATO_BENCHMARKS")
     if env:
