@@ -10,8 +10,11 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
-SHARED = REPO.parent / "shared"
-SPECS = Path(os.environ.get("MERCATO_SPECS_DIR", SHARED / "specs" / "beckn"))
+# Reference data the tests use (Beckn JSON Schemas and examples, signing vectors, CDNOW data),
+# kept in the repository so that a fresh clone tests itself. See tests/fixtures/README.md.
+FIXTURES = REPO / "tests" / "fixtures"
+SHARED = FIXTURES
+SPECS = FIXTURES / "specs" / "beckn"
 
 
 @pytest.fixture
