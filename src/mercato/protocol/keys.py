@@ -22,7 +22,9 @@ import secrets
 from dataclasses import dataclass
 from functools import lru_cache
 
-from cryptography.exceptions import InvalidSignature
+import nacl.bindings
+import nacl.exceptions
+from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import padding, serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X25519PublicKey
@@ -34,6 +36,8 @@ class KeyFormatError(ValueError):
 
 
 def b64decode_strict(text: str, what: str) -> bytes:
+    if not isinstance(text, str):
+        raise KeyFormatError(f"{what} must be a base64 string, got {type(text).__name__}")
     try:
         return base64.b64decode(text.strip(), validate=True)
     except (binascii.Error, ValueError) as exc:
@@ -72,11 +76,34 @@ def load_signing_public_key(text: str) -> Ed25519PublicKey:
     if len(raw) == 44:  # DER SubjectPublicKeyInfo, which a few tools publish
         try:
             key = serialization.load_der_public_key(raw)
-        except ValueError as exc:
+        except (ValueError, TypeError, UnsupportedAlgorithm) as exc:
             raise KeyFormatError("signing public key is not a valid DER Ed25519 key") from exc
         if isinstance(key, Ed25519PublicKey):
             return key
+        raise KeyFormatError("signing public key: the DER key is not an Ed25519 key")
     raise KeyFormatError(f"signing public key must be 32 raw bytes, got {len(raw)}")
+
+
+@lru_cache(maxsize=4096)
+def signing_public_key_raw(text: str) -> bytes:
+    """The raw 32 bytes of a base64 Ed25519 public key (raw or DER), cached."""
+    return raw_public(load_signing_public_key(text))
+
+
+def ed25519_verify(public_key_b64: str, signature: bytes, message: bytes) -> bool:
+    """True when ``signature`` is a valid Ed25519 signature of ``message`` by this public key.
+
+    Uses libsodium (PyNaCl), about twice as fast as OpenSSL's Ed25519 verify and the same
+    library that ONDC's SDK signs with. Raises :class:`KeyFormatError` for an unusable key.
+    """
+    pk = signing_public_key_raw(public_key_b64)
+    if len(signature) != 64:
+        return False
+    try:
+        nacl.bindings.crypto_sign_open(signature + message, pk)
+    except nacl.exceptions.BadSignatureError:
+        return False
+    return True
 
 
 def raw_public(key: Ed25519PublicKey | X25519PublicKey) -> bytes:
@@ -97,10 +124,9 @@ def sign_plain(key: Ed25519PrivateKey, message: bytes) -> str:
 def verify_plain(public_key_b64: str, message: bytes, signature_b64: str) -> bool:
     try:
         sig = b64decode_strict(signature_b64, "signature")
-        load_signing_public_key(public_key_b64).verify(sig, message)
-    except (InvalidSignature, KeyFormatError, ValueError):
+        return ed25519_verify(public_key_b64, sig, message)
+    except (KeyFormatError, ValueError):
         return False
-    return True
 
 
 # --- X25519 ------------------------------------------------------------------------------------
@@ -112,7 +138,7 @@ def load_encryption_private_key(text: str) -> X25519PrivateKey:
         return X25519PrivateKey.from_private_bytes(raw)
     try:
         key = serialization.load_der_private_key(raw, password=None)
-    except (ValueError, TypeError) as exc:
+    except (ValueError, TypeError, UnsupportedAlgorithm) as exc:
         raise KeyFormatError("encryption private key is neither 32 raw bytes nor PKCS#8 DER") from exc
     if not isinstance(key, X25519PrivateKey):
         raise KeyFormatError("encryption private key is not an X25519 key")
@@ -125,7 +151,7 @@ def load_encryption_public_key(text: str) -> X25519PublicKey:
         return X25519PublicKey.from_public_bytes(raw)
     try:
         key = serialization.load_der_public_key(raw)
-    except (ValueError, TypeError) as exc:
+    except (ValueError, TypeError, UnsupportedAlgorithm) as exc:
         raise KeyFormatError("encryption public key is neither 32 raw bytes nor DER SPKI") from exc
     if not isinstance(key, X25519PublicKey):
         raise KeyFormatError("encryption public key is not an X25519 key")
@@ -210,6 +236,8 @@ class KeyPair:
 
     @classmethod
     def from_dict(cls, data: dict[str, str]) -> KeyPair:
+        if not isinstance(data, dict):
+            raise KeyFormatError("a key file must hold a JSON object")
         try:
             signing = load_signing_private_key(data["signing_private_key"])
             encryption = load_encryption_private_key(data["encryption_private_key"])

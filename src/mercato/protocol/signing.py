@@ -31,10 +31,9 @@ import re
 import time
 from dataclasses import dataclass
 
-from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from mercato.protocol.keys import KeyFormatError, load_signing_public_key
+from mercato.protocol.keys import KeyFormatError, ed25519_verify
 
 ALGORITHM = "ed25519"
 HEADERS = "(created) (expires) digest"
@@ -107,6 +106,14 @@ class SignatureHeader:
         )
 
 
+_ID_CHARS = re.compile(r"[!#-{}~]+")  # printable ASCII except space, '"' and '|'
+
+
+def _check_id(value: str, what: str) -> None:
+    if not isinstance(value, str) or _ID_CHARS.fullmatch(value) is None:
+        raise ValueError(f"{what} must be non-empty printable ASCII without spaces, '|' or '\"': {value!r}")
+
+
 def sign(
     body: bytes,
     key: Ed25519PrivateKey,
@@ -117,29 +124,56 @@ def sign(
     expires: int | None = None,
     validity_s: int = DEFAULT_VALIDITY_S,
 ) -> str:
-    """Return the ``Signature ...`` header value for exactly these body bytes."""
-    if "|" in subscriber_id or "|" in unique_key_id or '"' in subscriber_id + unique_key_id:
-        raise ValueError("subscriber_id and unique_key_id may not contain '|' or '\"'")
+    """Return the ``Signature ...`` header value for exactly these body bytes.
+
+    ``created`` defaults to now, ``expires`` to ``created + validity_s``. The same value is used
+    for ``Authorization``, ``X-Gateway-Authorization`` and ``Proxy-Authorization``.
+    """
+    _check_id(subscriber_id, "subscriber_id")
+    _check_id(unique_key_id, "unique_key_id")
     c = int(time.time()) if created is None else int(created)
     e = c + validity_s if expires is None else int(expires)
+    if c < 0 or e < c:
+        raise ValueError(f"need 0 <= created <= expires, got created={c} expires={e}")
     sig = key.sign(signing_string(c, e, digest(body)).encode("ascii"))
     return SignatureHeader(
         subscriber_id, unique_key_id, ALGORITHM, c, e, base64.b64encode(sig).decode("ascii")
     ).render()
 
 
-_PARAM = re.compile(r'\s*([A-Za-z]+)\s*=\s*"([^"]*)"\s*(?:,|$)')
+# One ``name="value"`` (or ``name=token``, as draft-cavage writes created/expires) and its comma.
+_PARAM = re.compile(r'\s*([A-Za-z]+)\s*=\s*(?:"([^"]*)"|([^",\s]+))\s*(?:,|\Z)')
+_SCHEME = re.compile(r"Signature\s+", re.IGNORECASE)
+_UNIX = re.compile(r"0|[1-9][0-9]{0,15}")  # canonical: the signer signed these very digits
+_REQUIRED = ("keyId", "created", "expires", "signature")
+# The exact form that we, ONDC's SDK and BECKN-006 produce: parsed by one regex (the hot path).
+_CANONICAL = re.compile(
+    r'Signature keyId="([!#-{}~]+)\|([!#-{}~]+)\|ed25519",algorithm="ed25519",'
+    r'created="(0|[1-9][0-9]{0,15})",expires="(0|[1-9][0-9]{0,15})",'
+    r'headers="\(created\) \(expires\) digest",signature="([A-Za-z0-9+/]{86}==)"'
+)
 
 
 def parse_header(value: str) -> SignatureHeader:
-    """Parse a ``Signature keyId=...`` header. Raises :class:`MalformedHeader` with the reason."""
+    """Parse a ``Signature keyId=...`` header. Raises :class:`MalformedHeader` with the reason.
+
+    Tolerates what real peers send: spaces around commas and ``=``, unquoted integers,
+    ``headers="(created)(expires)digest"`` without spaces, a trailing comma, unknown parameters.
+    Checks that the signature is base64 of 64 bytes, so a verifier never decodes garbage.
+    """
     if not isinstance(value, str) or not value.strip():
         raise MalformedHeader("the signature header is empty")
+    fast = _CANONICAL.fullmatch(value)
+    if fast is not None:
+        sub, ukid, c, e, sig = fast.groups()
+        if int(e) >= int(c):
+            return SignatureHeader(sub, ukid, ALGORITHM, int(c), int(e), sig)
     text = value.strip()
-    if not text.startswith("Signature "):
+    scheme = _SCHEME.match(text)
+    if scheme is None:
         raise MalformedHeader("the signature header must start with 'Signature '")
     params: dict[str, str] = {}
-    pos = len("Signature ")
+    pos = scheme.end()
     while pos < len(text):
         m = _PARAM.match(text, pos)
         if m is None:
@@ -147,28 +181,48 @@ def parse_header(value: str) -> SignatureHeader:
         name = m.group(1)
         if name in params:
             raise MalformedHeader(f"parameter {name!r} appears twice")
-        params[name] = m.group(2)
+        params[name] = m.group(2) if m.group(2) is not None else m.group(3)
         pos = m.end()
-    for required in ("keyId", "created", "expires", "signature"):
+    for required in _REQUIRED:
         if required not in params:
             raise MalformedHeader(f"the signature header lacks {required!r}")
     parts = params["keyId"].split("|")
-    if len(parts) != 3 or not parts[0] or not parts[1]:
-        raise MalformedHeader("keyId must be 'subscriber_id|unique_key_id|algorithm'")
+    if len(parts) != 3 or not all(_ID_CHARS.fullmatch(p) for p in parts):
+        raise MalformedHeader(f"keyId must be 'subscriber_id|unique_key_id|ed25519', got {params['keyId']!r}")
     algorithm = params.get("algorithm", parts[2])
     if algorithm.lower() != ALGORITHM or parts[2].lower() != ALGORITHM:
-        raise MalformedHeader(f"unsupported algorithm {algorithm!r}: only ed25519 is accepted")
+        raise MalformedHeader(
+            f"unsupported algorithm {algorithm!r} (keyId says {parts[2]!r}): only ed25519 is accepted"
+        )
     headers = params.get("headers", HEADERS)
     if re.sub(r"\s+", "", headers) != HEADERS.replace(" ", ""):
         raise MalformedHeader(f"headers must be {HEADERS!r}, got {headers!r}")
-    try:
-        created = int(params["created"])
-        expires = int(params["expires"])
-    except ValueError:
-        raise MalformedHeader("created and expires must be integer unix timestamps") from None
+    if not (_UNIX.fullmatch(params["created"]) and _UNIX.fullmatch(params["expires"])):
+        raise MalformedHeader(
+            f"created and expires must be unix timestamps in plain digits, "
+            f"got created={params['created']!r} expires={params['expires']!r}"
+        )
+    created = int(params["created"])
+    expires = int(params["expires"])
     if expires < created:
-        raise MalformedHeader("expires is before created")
-    return SignatureHeader(parts[0], parts[1], ALGORITHM, created, expires, params["signature"])
+        raise MalformedHeader(f"expires={expires} is before created={created}")
+    signature = params["signature"]
+    try:
+        raw_sig = base64.b64decode(signature, validate=True)
+    except (binascii.Error, ValueError):
+        raise MalformedHeader("signature is not valid base64") from None
+    if len(raw_sig) != 64:
+        raise MalformedHeader(f"an Ed25519 signature is 64 bytes, got {len(raw_sig)}")
+    return SignatureHeader(parts[0], parts[1], ALGORITHM, created, expires, signature)
+
+
+def _claimed_blake512(digest_header_value: str) -> str | None:
+    """The BLAKE-512 value of a ``Digest`` header (which may list several algorithms), if any."""
+    for item in digest_header_value.split(","):
+        name, sep, val = item.strip().partition("=")
+        if sep and name.strip().upper() == "BLAKE-512":
+            return val.strip()
+    return None
 
 
 def verify(
@@ -185,7 +239,9 @@ def verify(
     """Verify a signature header over the exact body bytes with a base64 Ed25519 public key.
 
     Returns the parsed header. Raises a :class:`SignatureError` subclass naming the failure.
-    The time window is checked before the signature so that a stale header never costs a verify.
+    Order of checks: header syntax, keyId, time window (a stale header never costs a verify),
+    the optional ``Digest`` header (``BLAKE-512=...``; other algorithms are ignored), the signature.
+    ``created`` may be up to ``clock_skew_s`` in the future; ``expires`` must not be in the past.
     """
     h = header if isinstance(header, SignatureHeader) else parse_header(header)
     if expected_subscriber_id is not None and h.subscriber_id != expected_subscriber_id:
@@ -199,11 +255,12 @@ def verify(
         raise Expired(f"expires={h.expires} has passed (now {int(t)})")
     d = digest(body)
     if body_digest_header is not None:
-        claimed = body_digest_header.strip()
-        if claimed.upper().startswith("BLAKE-512="):
-            claimed = claimed[len("BLAKE-512=") :]
-        if claimed != d:
-            raise DigestMismatch("the body's BLAKE-512 digest differs from the one that was signed")
+        claimed = _claimed_blake512(body_digest_header)
+        if claimed is not None and claimed != d:
+            raise DigestMismatch(
+                "the body's BLAKE-512 digest differs from the Digest header: the body was changed "
+                "or re-serialised after signing"
+            )
     try:
         sig = base64.b64decode(h.signature, validate=True)
     except (binascii.Error, ValueError):
@@ -211,16 +268,14 @@ def verify(
     if len(sig) != 64:
         raise MalformedHeader(f"an Ed25519 signature is 64 bytes, got {len(sig)}")
     try:
-        key = load_signing_public_key(public_key)
+        ok = ed25519_verify(public_key, sig, signing_string(h.created, h.expires, d).encode("ascii"))
     except KeyFormatError as exc:
         raise BadSignature(f"the sender's public key is unusable: {exc}") from None
-    try:
-        key.verify(sig, signing_string(h.created, h.expires, d).encode("ascii"))
-    except InvalidSignature:
+    if not ok:
         raise BadSignature(
             "signature does not verify for these body bytes and this key "
             "(the body was changed or re-serialised, or another key signed it)"
-        ) from None
+        )
     return h
 
 
