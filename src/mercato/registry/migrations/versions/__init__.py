@@ -1,0 +1,1 @@
+"""Registry migration revisions, oldest first."""
