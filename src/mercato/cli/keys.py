@@ -57,6 +57,8 @@ def _load_signing_key(path: Path) -> Ed25519PrivateKey:
         text = raw.decode("utf-8").strip()
     except UnicodeDecodeError:
         _fail(f"key file {str(path)!r} is not text (expected JSON or a base64 private key)")
+    if not text:
+        _fail(f"key file {str(path)!r} is empty")
     try:
         if text.startswith("{"):
             try:
