@@ -152,13 +152,39 @@ class RegistryKeySource:
         registry_subscriber_id: str | None = None,
         client: httpx.AsyncClient | None = None,
         timeout_s: float = 5.0,
+        include_inactive: bool = True,
     ) -> None:
         self.url = registry_url.rstrip("/") + "/lookup"
+        self.include_inactive = include_inactive
         self.registry_public_key = registry_public_key
         self.registry_subscriber_id = registry_subscriber_id
         self._client = client or httpx.AsyncClient(timeout=timeout_s)
         self._own_client = client is None
         self.calls = 0
+
+    @classmethod
+    async def discover(cls, registry_url: str, **kwargs: Any) -> RegistryKeySource:
+        """Trust the key the registry publishes at ``GET {registry_url}/keys`` (trust on first use;
+        pinning ``registry_public_key`` in configuration is stronger)."""
+        client: httpx.AsyncClient | None = kwargs.get("client")
+        http = client or httpx.AsyncClient(timeout=kwargs.get("timeout_s", 5.0))
+        try:
+            resp = await http.get(registry_url.rstrip("/") + "/keys")
+            info = resp.json() if resp.status_code == 200 else None
+        except (httpx.HTTPError, ValueError):
+            info = None
+        finally:
+            if client is None:
+                await http.aclose()
+        if not isinstance(info, dict) or not isinstance(info.get("signing_public_key"), str):
+            raise RegistryUnavailable(f"{registry_url}/keys does not publish a signing_public_key")
+        sid = info.get("subscriber_id")
+        return cls(
+            registry_url,
+            registry_public_key=info["signing_public_key"],
+            registry_subscriber_id=sid if isinstance(sid, str) else None,
+            **kwargs,
+        )
 
     async def aclose(self) -> None:
         if self._own_client:
@@ -166,7 +192,10 @@ class RegistryKeySource:
 
     async def fetch(self, subscriber_id: str, unique_key_id: str) -> list[SubscriberKey]:
         self.calls += 1
-        query = orjson.dumps({"subscriber_id": subscriber_id, "ukId": unique_key_id})
+        q: dict[str, Any] = {"subscriber_id": subscriber_id, "ukId": unique_key_id}
+        if self.include_inactive:  # a revoked key is then reported as such, not as unknown
+            q["include_inactive"] = True
+        query = orjson.dumps(q)
         try:
             resp = await self._client.post(
                 self.url, content=query, headers={"Content-Type": "application/json"}

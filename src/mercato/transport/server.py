@@ -86,12 +86,13 @@ class Reply:
 class Rejected(Exception):
     """A refusal: the HTTP status, the Beckn error and the reason to log."""
 
-    def __init__(self, status: int, code: Code, message: str, reason: str) -> None:
+    def __init__(self, status: int, code: Code, message: str, reason: str, path: str | None = None) -> None:
         super().__init__(message)
         self.status = status
         self.code = code
         self.message = message
         self.reason = reason
+        self.path = path
 
 
 @dataclass
@@ -258,6 +259,7 @@ class BecknReceiver:
                     exc.code,
                     exc.message,
                     "bad_message",
+                    exc.path,
                 ) from None
             ctx = request.context
             role_field = "bpp_id" if is_callback(action) else "bap_id"
@@ -285,7 +287,7 @@ class BecknReceiver:
                 await self.handler(inbound)
             except ProtocolError as exc:
                 await self.replay_guard.release(key)
-                raise Rejected(exc.http_status, exc.code, exc.message, "handler_nack") from None
+                raise Rejected(exc.http_status, exc.code, exc.message, "handler_nack", exc.path) from None
             except Exception:
                 await self.replay_guard.release(key)
                 log.exception("handler failed for %s from %s (message_id %s)", action, sender_id, key[2])
@@ -361,7 +363,7 @@ class BecknReceiver:
         headers: tuple[tuple[bytes, bytes], ...] = (_JSON,)
         if exc.status == 401:
             headers = (_JSON, self._www_auth)
-        err = ProtocolError(exc.code, exc.message, http_status=exc.status)
+        err = ProtocolError(exc.code, exc.message, path=exc.path, http_status=exc.status)
         return Reply(exc.status, nack_body(err), headers)
 
 
