@@ -165,7 +165,7 @@ def lookup(session: Session, q: LookupQuery, now: datetime) -> list[LookupRow]:
         SubscriberKey.valid_from,
         SubscriberKey.unique_key_id,
     ).limit(MAX_LOOKUP_ROWS)
-    return [LookupRow(s, k, p) for s, k, p in session.execute(stmt).tuples()]
+    return [LookupRow(s, k, p) for s, k, p in session.execute(stmt).all()]
 
 
 def live_keys(session: Session, subscriber_id: str, now: datetime) -> list[SubscriberKey]:
@@ -187,7 +187,7 @@ def all_keys(session: Session) -> list[tuple[Subscriber, SubscriberKey]]:
         .join(SubscriberKey, SubscriberKey.subscriber_id == Subscriber.subscriber_id)
         .order_by(Subscriber.subscriber_id, SubscriberKey.valid_from, SubscriberKey.unique_key_id)
     )
-    return [(s, k) for s, k in session.execute(stmt).tuples()]
+    return [(s, k) for s, k in session.execute(stmt).all()]
 
 
 def participations_of(session: Session, subscriber_id: str) -> list[Participation]:
