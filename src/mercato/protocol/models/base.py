@@ -28,9 +28,13 @@ __all__ = [
 
 
 class BecknModel(BaseModel):
-    """Base of every Beckn object: unknown fields are kept and re-serialised."""
+    """Base of every Beckn object: unknown fields are kept and re-serialised.
 
-    model_config = ConfigDict(extra="allow", populate_by_name=True)
+    Validation is strict (no coercion): ``"2"`` is not an integer and ``"true"`` not a boolean, so what is
+    re-serialised has the JSON types the sender used, and those are the types of the Beckn schema.
+    """
+
+    model_config = ConfigDict(extra="allow", populate_by_name=True, strict=True)
 
 
 DECIMAL_PATTERN: Final = r"^[+-]?([0-9]*[.])?[0-9]+$"

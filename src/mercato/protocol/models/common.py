@@ -13,6 +13,7 @@ __all__ = [
     "Ack",
     "AdditionalDesc",
     "Descriptor",
+    "Domain",
     "Error",
     "Fee",
     "Form",
@@ -42,6 +43,14 @@ class MediaFile(BecknModel):
     url: str | None = None
     signature: str | None = None
     dsa: str | None = None
+
+
+class Domain(BecknModel):
+    """A network domain (``retail:1.1.0``, ``ONDC:RET10``); messages carry only its code."""
+
+    name: str | None = None
+    code: str | None = None
+    additional_info: MediaFile | None = None
 
 
 class Image(BecknModel):
