@@ -165,9 +165,10 @@ def parse_header(value: str) -> SignatureHeader:
         raise MalformedHeader("the signature header is empty")
     fast = _CANONICAL.fullmatch(value)
     if fast is not None:
-        sub, ukid, c, e, sig = fast.groups()
-        if int(e) >= int(c):
-            return SignatureHeader(sub, ukid, ALGORITHM, int(c), int(e), sig)
+        sub, ukid, c_text, e_text, sig = fast.groups()
+        c, e = int(c_text), int(e_text)
+        if e >= c:
+            return SignatureHeader(sub, ukid, ALGORITHM, c, e, sig)
     text = value.strip()
     scheme = _SCHEME.match(text)
     if scheme is None:
