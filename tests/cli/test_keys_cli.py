@@ -14,10 +14,13 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-from conftest import SPECS
 from mercato.cli import app
 from mercato.protocol.keys import KeyPair
 from mercato.protocol.signing import digest_header, parse_header, verify
+
+# The folder that tests/conftest.py calls SPECS. Not imported from there: a test folder with its own
+# conftest.py would shadow the module name "conftest".
+SPECS = Path(__file__).resolve().parents[2] / "tests" / "fixtures" / "specs" / "beckn"
 
 VECTOR: dict[str, Any] = json.loads((SPECS / "ondc-crypto-vector.json").read_text(encoding="utf-8"))
 CREATED = int(VECTOR["created"])

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -12,7 +13,6 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from conftest import SPECS
 from mercato.protocol.keys import (
     KeyFormatError,
     KeyPair,
@@ -32,6 +32,10 @@ from mercato.protocol.keys import (
     signing_public_key_raw,
     verify_plain,
 )
+
+# The folder that tests/conftest.py calls SPECS. Not imported from there: a test folder with its own
+# conftest.py would shadow the module name "conftest".
+SPECS = Path(__file__).resolve().parents[2] / "tests" / "fixtures" / "specs" / "beckn"
 
 VECTOR: dict[str, Any] = json.loads((SPECS / "ondc-crypto-vector.json").read_text(encoding="utf-8"))
 KEYS = VECTOR["keys"]

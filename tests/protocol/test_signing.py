@@ -5,13 +5,13 @@ from __future__ import annotations
 import base64
 import json
 import re
+from pathlib import Path
 from typing import Any
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from conftest import SPECS
 from mercato.protocol import signing
 from mercato.protocol.keys import (
     KeyPair,
@@ -33,6 +33,10 @@ from mercato.protocol.signing import (
     sign,
     verify,
 )
+
+# The folder that tests/conftest.py calls SPECS. Not imported from there: a test folder with its own
+# conftest.py would shadow the module name "conftest".
+SPECS = Path(__file__).resolve().parents[2] / "tests" / "fixtures" / "specs" / "beckn"
 
 VECTOR: dict[str, Any] = json.loads((SPECS / "ondc-crypto-vector.json").read_text(encoding="utf-8"))
 KEYS = VECTOR["keys"]
