@@ -177,7 +177,12 @@ async def load_raw(args: argparse.Namespace, requests: list[bytes]) -> dict[str,
     t0 = time.perf_counter()
     await asyncio.gather(*(worker() for _ in range(args.concurrency)))
     elapsed = time.perf_counter() - t0
-    return {"elapsed_s": elapsed, "acked": acked, "latencies": latencies, "statuses": {str(k): v for k, v in statuses.items()}}
+    return {
+        "elapsed_s": elapsed,
+        "acked": acked,
+        "latencies": latencies,
+        "statuses": {str(k): v for k, v in statuses.items()},
+    }
 
 
 async def load_httpx(args: argparse.Namespace, requests: list[bytes]) -> dict[str, Any]:
@@ -212,7 +217,12 @@ async def load_httpx(args: argparse.Namespace, requests: list[bytes]) -> dict[st
         t0 = time.perf_counter()
         await asyncio.gather(*(worker() for _ in range(args.concurrency)))
         elapsed = time.perf_counter() - t0
-    return {"elapsed_s": elapsed, "acked": acked, "latencies": latencies, "statuses": {str(k): v for k, v in statuses.items()}}
+    return {
+        "elapsed_s": elapsed,
+        "acked": acked,
+        "latencies": latencies,
+        "statuses": {str(k): v for k, v in statuses.items()},
+    }
 
 
 def run_load(args: argparse.Namespace) -> int:

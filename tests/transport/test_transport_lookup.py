@@ -7,17 +7,10 @@ import time
 from typing import Any
 
 import httpx
-import orjson
 import pytest
-from conftest import CountingSource
-from starlette.applications import Starlette
-from starlette.requests import Request
-from starlette.responses import Response
-from starlette.routing import Route
-from transport_helpers import Party, ServerThread, rfc3339
+from transport_helpers import FakeRegistry, Party, ServerThread, rfc3339
 
-from mercato.protocol.keys import KeyPair
-from mercato.protocol.signing import sign
+from conftest import CountingSource
 from mercato.transport.lookup import (
     KeyNotUsable,
     LookupCache,
@@ -137,55 +130,6 @@ def test_record_parsing_rejects_incomplete_records() -> None:
 
 
 # --- a registry over HTTP -------------------------------------------------------------------------
-
-
-class FakeRegistry:
-    """ONDC-shaped POST /lookup and GET /keys, signed like the registry signs them; counts lookups."""
-
-    def __init__(self, *parties: Party) -> None:
-        self.keys = KeyPair.generate()
-        self.parties = list(parties)
-        self.lookups: list[dict[str, Any]] = []
-        self.mode = "signed"
-        self.app = Starlette(
-            routes=[
-                Route("/lookup", self.lookup, methods=["POST"]),
-                Route("/keys", self.pub, methods=["GET"]),
-            ]
-        )
-
-    async def pub(self, _request: Request) -> Response:
-        info = {
-            "subscriber_id": "registry.example",
-            "ukId": "r1",
-            "signing_public_key": self.keys.signing_public_key,
-        }
-        return Response(orjson.dumps(info), media_type="application/json")
-
-    async def lookup(self, request: Request) -> Response:
-        q = orjson.loads(await request.body())
-        self.lookups.append(q)
-        found = [
-            p.record()
-            for p in self.parties
-            if p.subscriber_id == q.get("subscriber_id")
-            and p.ukid == q.get("ukId")
-            and (p.status == "SUBSCRIBED" or q.get("include_inactive"))
-        ]
-        body = orjson.dumps(found)
-        if self.mode == "html":
-            return Response(b"<html>oops</html>", media_type="text/html")
-        if self.mode == "error":
-            return Response(b"{}", status_code=500)
-        headers = {}
-        if self.mode == "signed":
-            headers["Authorization"] = sign(body, self.keys.signing, "registry.example", "r1")
-        elif self.mode == "forged":
-            headers["Authorization"] = sign(body, KeyPair.generate().signing, "registry.example", "r1")
-        elif self.mode == "tampered":
-            headers["Authorization"] = sign(body, self.keys.signing, "registry.example", "r1")
-            body = body.replace(b"SUBSCRIBED", b"SUBSCRIBEX")
-        return Response(body, media_type="application/json", headers=headers)
 
 
 @pytest.fixture(scope="module")
