@@ -1,0 +1,116 @@
+"""Acquisition cohorts: customers grouped by the month or week of their first purchase, followed period
+by period: share still buying, orders, revenue and cumulative revenue per acquired customer.
+
+Periods after the end of the data are absent (not zero), so young cohorts are not shown as churned."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import polars as pl
+
+from mercato.retention.summary import daily
+
+PERIODS = ("month", "week")
+_EPOCH_MONDAY = dt.date(1970, 1, 5)
+
+
+def _period_key(col: pl.Expr, period: str) -> pl.Expr:
+    if period == "month":
+        return col.dt.year().cast(pl.Int64) * 12 + col.dt.month().cast(pl.Int64) - 1
+    if period == "week":
+        return (col - pl.lit(_EPOCH_MONDAY)).dt.total_days().floordiv(7)
+    raise ValueError(f"cohort period must be one of {PERIODS}, not {period!r}")
+
+
+def _period_start(key: pl.Expr, period: str) -> pl.Expr:
+    if period == "month":
+        return pl.date(key.floordiv(12).cast(pl.Int32), (key % 12 + 1).cast(pl.Int8), 1)
+    return pl.lit(_EPOCH_MONDAY) + pl.duration(days=key * 7)
+
+
+def cohort_table(frame: pl.DataFrame | pl.LazyFrame, *, period: str = "month", minor_per_major: int = 100) -> pl.DataFrame:
+    """Long table: one row per (cohort, period since acquisition) up to the end of the data.
+
+    Columns: ``cohort`` (start date of the acquisition period), ``period`` (0 = acquisition period),
+    ``customers`` (cohort size), ``active`` (customers with a purchase in the period), ``share_active``,
+    ``orders``, ``revenue`` (net, major units) and ``cumulative_revenue_per_customer``."""
+    _period_key(pl.lit(dt.date(2000, 1, 1)), period)  # validate early
+    d = daily(frame).with_columns(key=_period_key(pl.col("day"), period))
+    acq = d.filter(pl.col("purchase")).group_by("customer_id").agg(cohort_key=pl.col("key").min())
+    rows = d.join(acq, on="customer_id", how="inner").with_columns(period=pl.col("key") - pl.col("cohort_key"))
+    per_customer = rows.group_by("cohort_key", "period", "customer_id").agg(
+        bought=pl.col("purchase").any(), orders=pl.col("orders").sum(), revenue=pl.col("value").sum()
+    )
+    cells = per_customer.group_by("cohort_key", "period").agg(
+        active=pl.col("bought").sum().cast(pl.Int64),
+        orders=pl.col("orders").sum().cast(pl.Int64),
+        revenue=pl.col("revenue").sum(),
+    )
+    sizes = acq.group_by("cohort_key").agg(customers=pl.len().cast(pl.Int64))
+    last_key = d.select(pl.col("key").max()).collect().item()
+    sizes_df = sizes.collect()
+    if sizes_df.height == 0:
+        return pl.DataFrame(
+            schema={
+                "cohort": pl.Date,
+                "period": pl.Int64,
+                "customers": pl.Int64,
+                "active": pl.Int64,
+                "share_active": pl.Float64,
+                "orders": pl.Int64,
+                "revenue": pl.Float64,
+                "cumulative_revenue_per_customer": pl.Float64,
+            }
+        )
+    grid = (
+        sizes_df.lazy()
+        .with_columns(period=pl.int_ranges(0, pl.lit(last_key) - pl.col("cohort_key") + 1))
+        .explode("period")
+        .with_columns(pl.col("period").cast(pl.Int64))
+    )
+    out = (
+        grid.join(cells.with_columns(pl.col("period").cast(pl.Int64)), on=["cohort_key", "period"], how="left")
+        .with_columns(
+            pl.col("active").fill_null(0),
+            pl.col("orders").fill_null(0),
+            (pl.col("revenue").fill_null(0) / float(minor_per_major)).alias("revenue"),
+        )
+        .sort("cohort_key", "period")
+        .with_columns(
+            share_active=pl.col("active") / pl.col("customers"),
+            cumulative_revenue_per_customer=pl.col("revenue").cum_sum().over("cohort_key") / pl.col("customers"),
+            cohort=_period_start(pl.col("cohort_key"), period),
+        )
+        .select(
+            "cohort",
+            "period",
+            "customers",
+            "active",
+            "share_active",
+            "orders",
+            "revenue",
+            "cumulative_revenue_per_customer",
+        )
+        .collect()
+    )
+    return out
+
+
+def retention_matrix(table: pl.DataFrame, value: str = "share_active") -> pl.DataFrame:
+    """Cohorts as rows, periods since acquisition as columns (``"0"``, ``"1"``, ...)."""
+    wide = table.select("cohort", "customers", pl.col("period").cast(pl.Utf8), value).pivot(
+        on="period", index=["cohort", "customers"], values=value, sort_columns=False
+    )
+    periods = sorted((c for c in wide.columns if c not in ("cohort", "customers")), key=int)
+    return wide.select("cohort", "customers", *periods).sort("cohort")
+
+
+def retention_curve(table: pl.DataFrame) -> pl.DataFrame:
+    """Share active by period since acquisition over all cohorts that reached that period."""
+    return (
+        table.group_by("period")
+        .agg(active=pl.col("active").sum(), customers=pl.col("customers").sum(), cohorts=pl.len())
+        .with_columns(share_active=pl.col("active") / pl.col("customers"))
+        .sort("period")
+    )

@@ -1,0 +1,142 @@
+"""RFM: recency, frequency and monetary scores by quantile, and named segments.
+
+Scores run from 1 to ``bins`` (higher is better: more recent, more frequent, more spent). Ties share a
+score (the lowest rank of the tie), so a large group of one-time buyers all score F = 1. Segments are
+rules on the R and F scores (and optionally M), first match wins; the defaults are written for five bins
+and applied to other bin counts after rescaling scores to 1..5."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+
+import polars as pl
+
+from mercato.retention.errors import InputError
+from mercato.retention.summary import daily, to_date
+
+
+@dataclass(frozen=True)
+class Segment:
+    name: str
+    r: tuple[int, int] = (1, 5)
+    f: tuple[int, int] = (1, 5)
+    m: tuple[int, int] = (1, 5)
+
+
+DEFAULT_SEGMENTS: tuple[Segment, ...] = (
+    Segment("Champions", r=(4, 5), f=(4, 5)),
+    Segment("Loyal customers", r=(3, 5), f=(3, 5)),
+    Segment("New customers", r=(5, 5), f=(1, 1)),
+    Segment("Potential loyalists", r=(4, 5), f=(1, 3)),
+    Segment("Need attention", r=(3, 3), f=(1, 2)),
+    Segment("Can't lose them", r=(1, 1), f=(4, 5)),
+    Segment("At risk", r=(1, 2), f=(3, 5)),
+    Segment("About to sleep", r=(2, 2), f=(1, 2)),
+    Segment("Lost", r=(1, 1), f=(1, 2)),
+)
+OTHER = "Other"
+
+
+def load_segments(path: str | Path) -> list[Segment]:
+    """Segments from JSON or TOML: a list (or ``segments = [...]``) of {name, r, f, m} with [lo, hi] ranges."""
+    p = Path(path)
+    try:
+        text = p.read_text(encoding="utf-8")
+        data = tomllib.loads(text) if p.suffix.lower() == ".toml" else json.loads(text)
+    except (OSError, ValueError) as e:
+        raise InputError(f"cannot read segments: {e}", source=str(p)) from e
+    items = data.get("segments") if isinstance(data, dict) else data
+    if not isinstance(items, list) or not items:
+        raise InputError("expected a non-empty list of segments", source=str(p))
+    out = []
+    for i, item in enumerate(items):
+        try:
+            rng = {k: tuple(int(v) for v in item.get(k, (1, 5))) for k in ("r", "f", "m")}
+            if any(len(v) != 2 or v[0] > v[1] for v in rng.values()):
+                raise ValueError("ranges are [low, high]")
+            out.append(Segment(str(item["name"]), r=rng["r"], f=rng["f"], m=rng["m"]))  # type: ignore[arg-type]
+        except (KeyError, TypeError, ValueError, AttributeError) as e:
+            raise InputError(f"segment {i + 1}: {e}", source=str(p)) from e
+    return out
+
+
+def _score(col: pl.Expr, bins: int) -> pl.Expr:
+    n = pl.len()
+    return ((col.rank("min") - 1) * bins // n + 1).cast(pl.Int8)
+
+
+def rfm_table(
+    frame: pl.DataFrame | pl.LazyFrame,
+    *,
+    as_of: str | dt.date | None = None,
+    bins: int = 5,
+    segments: tuple[Segment, ...] | list[Segment] | None = None,
+    minor_per_major: int = 100,
+) -> pl.DataFrame:
+    """One row per customer: recency_days, frequency (purchase days), monetary (net revenue), the three
+    scores, ``rfm`` (e.g. ``"545"``) and ``segment``."""
+    if bins < 2:
+        raise ValueError("RFM needs at least 2 bins")
+    d = daily(frame)
+    end = to_date(as_of, "as-of date")
+    if end is not None:
+        d = d.filter(pl.col("day") <= end)
+    per = d.group_by("customer_id").agg(
+        last=pl.col("day").filter(pl.col("purchase")).max(),
+        frequency=pl.col("purchase").sum().cast(pl.Int64),
+        monetary=pl.col("value").sum() / float(minor_per_major),
+    )
+    per = per.filter(pl.col("frequency") > 0)
+    ref = pl.lit(end) if end is not None else pl.col("last").max()
+    per = per.with_columns(recency_days=(ref - pl.col("last")).dt.total_days().cast(pl.Int64))
+    per = per.with_columns(
+        r=_score(-pl.col("recency_days"), bins), f=_score(pl.col("frequency"), bins), m=_score(pl.col("monetary"), bins)
+    )
+    segs = tuple(segments) if segments is not None else DEFAULT_SEGMENTS
+    scale = 5 if segments is None else bins
+
+    def scaled(c: str) -> pl.Expr:
+        return pl.col(c) if scale == bins else ((pl.col(c).cast(pl.Int32) * scale + bins - 1) // bins)
+
+    seg_expr: pl.Expr = pl.lit(OTHER)
+    for s in reversed(segs):
+        cond = (
+            scaled("r").is_between(s.r[0], s.r[1])
+            & scaled("f").is_between(s.f[0], s.f[1])
+            & scaled("m").is_between(s.m[0], s.m[1])
+        )
+        seg_expr = pl.when(cond).then(pl.lit(s.name)).otherwise(seg_expr)
+    out = per.with_columns(
+        rfm=pl.concat_str(pl.col("r").cast(pl.Utf8), pl.col("f").cast(pl.Utf8), pl.col("m").cast(pl.Utf8)),
+        segment=seg_expr,
+    )
+    return (
+        out.select("customer_id", "recency_days", "frequency", "monetary", "r", "f", "m", "rfm", "segment")
+        .sort("customer_id")
+        .collect()
+    )
+
+
+def segment_summary(rfm: pl.DataFrame, segments: tuple[Segment, ...] | list[Segment] | None = None) -> pl.DataFrame:
+    """Customers and revenue per segment (in the segments' order, empty ones included)."""
+    names = [s.name for s in (segments if segments is not None else DEFAULT_SEGMENTS)] + [OTHER]
+    total_c = max(rfm.height, 1)
+    total_r = float(rfm["monetary"].sum()) if rfm.height else 0.0
+    agg = rfm.group_by("segment").agg(
+        customers=pl.len().cast(pl.Int64),
+        revenue=pl.col("monetary").sum(),
+        mean_recency_days=pl.col("recency_days").mean(),
+        mean_frequency=pl.col("frequency").mean(),
+    )
+    order = pl.DataFrame({"segment": names, "_order": list(range(len(names)))})
+    out = order.join(agg, on="segment", how="left").sort("_order").drop("_order")
+    out = out.with_columns(pl.col("customers").fill_null(0), pl.col("revenue").fill_null(0.0))
+    out = out.filter((pl.col("customers") > 0) | (pl.col("segment") != OTHER))
+    return out.with_columns(
+        share_customers=pl.col("customers") / total_c,
+        share_revenue=pl.col("revenue") / total_r if total_r else pl.lit(0.0),
+    )
