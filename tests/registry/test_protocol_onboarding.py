@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import base64
 from datetime import UTC, datetime
+from pathlib import Path
 
 import orjson
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from conftest import SPECS
 from mercato.protocol.keys import (
     KeyPair,
     encrypt_challenge,
@@ -32,6 +32,9 @@ from mercato.protocol.onboarding import (
 from mercato.protocol.signing import parse_header, verify, vlookup_signing_string
 from mercato.registry.schemas import parse_subscribe
 
+# tests/conftest.py calls this folder SPECS; not imported from there (a sub-folder conftest.py
+# can shadow the module name "conftest").
+SPECS = Path(__file__).resolve().parents[1] / "fixtures" / "specs" / "beckn"
 VECTOR = orjson.loads((SPECS / "ondc-crypto-vector.json").read_bytes())
 
 
