@@ -15,7 +15,15 @@ from mercato.seller.domain import (
     PaymentType,
     StockLevel,
 )
-from mercato.seller.domain.cancellation import REASONS, Party, Phase, cancel_lines, cancel_order, reason, reasons_for
+from mercato.seller.domain.cancellation import (
+    REASONS,
+    Party,
+    Phase,
+    cancel_lines,
+    cancel_order,
+    reason,
+    reasons_for,
+)
 from mercato.seller.domain.orders import apply, create_order
 from mercato.seller.domain.quotes import build_quote
 
@@ -26,8 +34,9 @@ BNP, SNP, LSP = Party.BUYER_APP, Party.SELLER, Party.LOGISTICS
 
 def new_order(lines=(("A", 2),), payment=PaymentType.ON_ORDER, offers=()):  # type: ignore[no-untyped-def]
     cat, stock = make_catalog(), make_stock()
-    q = build_quote(cat, stock, "P1", [LineRequest(i, n) for i, n in lines], FulfillmentType.DELIVERY, DELIVERY,
-                    offers)  # fmt: skip
+    q = build_quote(
+        cat, stock, "P1", [LineRequest(i, n) for i, n in lines], FulfillmentType.DELIVERY, DELIVERY, offers
+    )
     order, _ = create_order(cat, stock, "O1", q, T0, payment_type=payment)
     return cat, stock, order
 
@@ -38,8 +47,36 @@ def ship(order, stock) -> None:  # type: ignore[no-untyped-def]
 
 
 def test_reason_codes_encode_the_ondc_table() -> None:
-    assert sorted(REASONS) == [f"{n:03d}" for n in [1, 2, 3, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18,
-                                                    19, 20, 21, 22, 996, 997, 998, 999]]  # fmt: skip
+    assert sorted(REASONS) == [
+        f"{n:03d}"
+        for n in [
+            1,
+            2,
+            3,
+            5,
+            6,
+            7,
+            8,
+            9,
+            10,
+            11,
+            12,
+            13,
+            14,
+            15,
+            16,
+            17,
+            18,
+            19,
+            20,
+            21,
+            22,
+            996,
+            997,
+            998,
+            999,
+        ]
+    ]
     assert reason("002").part_cancel and reason("012").part_cancel
     assert [c for c, r in REASONS.items() if r.part_cancel] == ["002", "012"]
     assert reason("006").cost_to == {SNP, LSP}
@@ -74,7 +111,9 @@ def test_cancel_of_a_delivered_or_cancelled_order_is_refused() -> None:
         cancel_order(order, cat, stock, "005", SNP, T0)
 
 
-@pytest.mark.parametrize(("code", "party"), [("005", BNP), ("010", SNP), ("999", BNP), ("998", SNP), ("x", SNP)])
+@pytest.mark.parametrize(
+    ("code", "party"), [("005", BNP), ("010", SNP), ("999", BNP), ("998", SNP), ("x", SNP)]
+)
 def test_wrong_party_internal_or_unknown_codes(code: str, party: Party) -> None:
     cat, stock, order = new_order()
     with pytest.raises(InvalidCancellationReason):

@@ -25,8 +25,12 @@ from .shop import inr, make_catalog
 def test_lookups_and_unknown_ids_carry_beckn_codes() -> None:
     cat = make_catalog()
     assert cat.item("A").descriptor.name == "Assam tea 500 g"
-    for fn, code in [(cat.item, Code.ITEM_NOT_FOUND), (cat.provider, Code.PROVIDER_NOT_FOUND),
-                     (cat.location, Code.PROVIDER_LOCATION_NOT_FOUND), (cat.category, Code.CATEGORY_NOT_FOUND)]:  # fmt: skip
+    for fn, code in [
+        (cat.item, Code.ITEM_NOT_FOUND),
+        (cat.provider, Code.PROVIDER_NOT_FOUND),
+        (cat.location, Code.PROVIDER_LOCATION_NOT_FOUND),
+        (cat.category, Code.CATEGORY_NOT_FOUND),
+    ]:
         with pytest.raises(UnknownEntity) as e:
             fn("nope")
         assert e.value.code is code
@@ -75,7 +79,12 @@ def test_geopoint_parse_and_distance() -> None:
 
 
 def item(**kw: object) -> Item:
-    base: dict[str, object] = {"id": "X", "provider_id": "P1", "descriptor": Descriptor("x"), "price": inr(100)}
+    base: dict[str, object] = {
+        "id": "X",
+        "provider_id": "P1",
+        "descriptor": Descriptor("x"),
+        "price": inr(100),
+    }
     base.update(kw)
     return Item(**base)  # type: ignore[arg-type]
 

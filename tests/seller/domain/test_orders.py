@@ -37,16 +37,23 @@ def new_order(lines=(("A", 2),), fulfillment=FulfillmentType.DELIVERY, payment=P
 def test_the_table_is_closed_and_consistent() -> None:
     targets = {t.to for row in TRANSITIONS.values() for t in row.values()}
     assert START in TRANSITIONS and targets <= set(TRANSITIONS)
-    for (state, fstate), row in TRANSITIONS.items():
+    for state, fstate in TRANSITIONS:
         # order state agrees with fulfillment state
         if fstate is FulfillmentState.DELIVERED:
             assert state is OrderState.COMPLETED
-        if fstate in (FulfillmentState.CANCELLED, FulfillmentState.RTO_INITIATED, FulfillmentState.RTO_DELIVERED,
-                      FulfillmentState.RTO_DISPOSED):  # fmt: skip
+        if fstate in (
+            FulfillmentState.CANCELLED,
+            FulfillmentState.RTO_INITIATED,
+            FulfillmentState.RTO_DELIVERED,
+            FulfillmentState.RTO_DISPOSED,
+        ):
             assert state is OrderState.CANCELLED
-    final = {(OrderState.COMPLETED, FulfillmentState.DELIVERED), (OrderState.CANCELLED, FulfillmentState.CANCELLED),
-             (OrderState.CANCELLED, FulfillmentState.RTO_DELIVERED),
-             (OrderState.CANCELLED, FulfillmentState.RTO_DISPOSED)}  # fmt: skip
+    final = {
+        (OrderState.COMPLETED, FulfillmentState.DELIVERED),
+        (OrderState.CANCELLED, FulfillmentState.CANCELLED),
+        (OrderState.CANCELLED, FulfillmentState.RTO_DELIVERED),
+        (OrderState.CANCELLED, FulfillmentState.RTO_DISPOSED),
+    }
     assert {status for status, row in TRANSITIONS.items() if not row} == final
     # every status is reachable from the start
     seen, todo = {START}, [START]
@@ -73,8 +80,14 @@ def test_delivery_lifecycle_moves_stock() -> None:
     apply(order, Action.DELIVER, stock, done)
     assert order.status == (OrderState.COMPLETED, FulfillmentState.DELIVERED)
     assert order.delivered_at == done
-    assert [c.action for c in order.history] == [Action.ACCEPT, Action.PACK, Action.ASSIGN_AGENT, Action.PICK_UP,
-                                                 Action.OUT_FOR_DELIVERY, Action.DELIVER]  # fmt: skip
+    assert [c.action for c in order.history] == [
+        Action.ACCEPT,
+        Action.PACK,
+        Action.ASSIGN_AGENT,
+        Action.PICK_UP,
+        Action.OUT_FOR_DELIVERY,
+        Action.DELIVER,
+    ]
     assert order.allowed_actions() == []
 
 
@@ -103,8 +116,10 @@ def test_illegal_transition_names_the_allowed_ones() -> None:
     with pytest.raises(IllegalTransition):
         apply(order, Action.COLLECT, stock, T0)
     assert allowed_actions((OrderState.IN_PROGRESS, FulfillmentState.PACKED), FulfillmentType.DELIVERY) == [
-        Action.ASSIGN_AGENT, Action.CANCEL, Action.PICK_UP,
-    ]  # fmt: skip
+        Action.ASSIGN_AGENT,
+        Action.CANCEL,
+        Action.PICK_UP,
+    ]
 
 
 def test_naive_times_are_refused() -> None:
@@ -119,8 +134,14 @@ def test_confirm_with_stock_gone_creates_nothing() -> None:
     stock.reserve("A", "L2", 3, T0, ref="other")  # someone else took L2's units
     ledger = len(stock.ledger)
     with pytest.raises(InsufficientStock) as e:
-        create_order(cat, stock, "O1", build_quote(cat, stock, "P1", [LineRequest("A", 6), LineRequest("B", 1)]),
-                     T0, earlier=q)  # fmt: skip
+        create_order(
+            cat,
+            stock,
+            "O1",
+            build_quote(cat, stock, "P1", [LineRequest("A", 6), LineRequest("B", 1)]),
+            T0,
+            earlier=q,
+        )
     assert e.value.shortages == {"A": (6, 5)}
     assert len(stock.ledger) == ledger and stock.level("B", "L1").reserved == 0
 

@@ -24,8 +24,13 @@ from .shop import DELIVERY, T0, WELCOME, inr, make_catalog, make_stock
 
 
 def quote(*lines: tuple[str, int], **kw: object):  # type: ignore[no-untyped-def]
-    return build_quote(make_catalog(), kw.pop("stock", make_stock()), "P1",  # type: ignore[arg-type]
-                       [LineRequest(i, q) for i, q in lines], **kw)  # type: ignore[arg-type]  # fmt: skip
+    return build_quote(
+        make_catalog(),
+        kw.pop("stock", make_stock()),
+        "P1",  # type: ignore[arg-type]
+        [LineRequest(i, q) for i, q in lines],
+        **kw,
+    )  # type: ignore[arg-type]
 
 
 def check_adds_up(q) -> None:  # type: ignore[no-untyped-def]
@@ -56,8 +61,12 @@ def test_small_quote_pays_taxed_delivery_and_no_offer() -> None:
 
 
 def test_pickup_has_no_delivery_and_fixed_offer_is_capped() -> None:
-    q = quote(("B", 1), fulfillment=FulfillmentType.PICKUP, delivery_policy=DELIVERY,
-              offers=[Offer("BIG", amount=inr(10_000))])  # fmt: skip
+    q = quote(
+        ("B", 1),
+        fulfillment=FulfillmentType.PICKUP,
+        delivery_policy=DELIVERY,
+        offers=[Offer("BIG", amount=inr(10_000))],
+    )
     assert q.delivery == inr(0) and q.discount_total == inr(2_550)
     assert q.total == inr(0)
     assert q.location_ids == ("L1",)
@@ -121,7 +130,9 @@ def test_recheck_finds_a_price_change_and_answers_with_the_fresh_quote() -> None
     cat.add_item(Item(**{**a.__dict__, "price": inr(11_000)}))
     fresh = build_quote(cat, stock, "P1", [LineRequest("A", 2)])
     changes = recheck(earlier, fresh)
-    assert [(c.kind, c.before, c.after) for c in changes] == [(ChangeKind.PRICE_CHANGED, inr(10_000), inr(11_000))]
+    assert [(c.kind, c.before, c.after) for c in changes] == [
+        (ChangeKind.PRICE_CHANGED, inr(10_000), inr(11_000))
+    ]
     with pytest.raises(QuoteChanged) as e:
         require_unchanged(earlier, fresh)
     assert e.value.fresh is fresh and e.value.code is Code.QUOTE_UNAVAILABLE

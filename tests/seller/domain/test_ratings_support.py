@@ -3,7 +3,14 @@ from __future__ import annotations
 import pytest
 
 from mercato.protocol.errors import Code
-from mercato.seller.domain import Action, InvalidInput, InvalidRating, LineRequest, SupportUnavailable, UnknownEntity
+from mercato.seller.domain import (
+    Action,
+    InvalidInput,
+    InvalidRating,
+    LineRequest,
+    SupportUnavailable,
+    UnknownEntity,
+)
 from mercato.seller.domain.orders import apply, create_order
 from mercato.seller.domain.quotes import build_quote
 from mercato.seller.domain.ratings import RatingCategory, rate

@@ -39,8 +39,9 @@ DAY = timedelta(days=1)
 
 def delivered(lines=(("A", 5), ("B", 2)), payment=PaymentType.ON_ORDER):  # type: ignore[no-untyped-def]
     cat, stock = make_catalog(), make_stock()
-    q = build_quote(cat, stock, "P1", [LineRequest(i, n) for i, n in lines], FulfillmentType.DELIVERY, DELIVERY,
-                    [WELCOME])  # fmt: skip
+    q = build_quote(
+        cat, stock, "P1", [LineRequest(i, n) for i, n in lines], FulfillmentType.DELIVERY, DELIVERY, [WELCOME]
+    )
     order, _ = create_order(cat, stock, "O1", q, T0, payment_type=payment)
     for a in (Action.ACCEPT, Action.PACK, Action.PICK_UP, Action.DELIVER):
         apply(order, a, stock, T0)
@@ -59,8 +60,12 @@ def test_full_return_flow_restocks_and_refunds() -> None:
     assert stock.level("A", "L1") == StockLevel(2, 0)
     assert refund(r, order, T0 + 5 * DAY) == r.refund
     assert order.refunded == r.refund and r.state is ReturnState.REFUNDED
-    assert [to for _, _, to in r.history] == [ReturnState.APPROVED, ReturnState.PICKED, ReturnState.RECEIVED,
-                                              ReturnState.REFUNDED]  # fmt: skip
+    assert [to for _, _, to in r.history] == [
+        ReturnState.APPROVED,
+        ReturnState.PICKED,
+        ReturnState.RECEIVED,
+        ReturnState.REFUNDED,
+    ]
 
 
 def test_refunds_of_all_units_never_exceed_the_line() -> None:

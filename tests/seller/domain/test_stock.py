@@ -28,8 +28,13 @@ def test_operations_and_ledger() -> None:
     s.adjust("A", "L1", -1, T0, reason="damaged")
     assert s.level("A", "L1") == StockLevel(8, 0)
     assert [e.movement for e in s.ledger] == [
-        Movement.RECEIVE, Movement.RESERVE, Movement.COMMIT, Movement.RELEASE, Movement.RETURN, Movement.ADJUST,
-    ]  # fmt: skip
+        Movement.RECEIVE,
+        Movement.RESERVE,
+        Movement.COMMIT,
+        Movement.RELEASE,
+        Movement.RETURN,
+        Movement.ADJUST,
+    ]
     assert [e.seq for e in s.ledger] == [1, 2, 3, 4, 5, 6]
     assert s.ledger[-1].reason == "damaged" and s.ledger[1].ref == "O1"
     assert StockBook.replay(s.ledger).levels == s.levels
@@ -72,7 +77,11 @@ def test_allocation_prefers_one_location_then_most_available() -> None:
     s.receive("A", "L3", 5, T0)
     assert s.allocate("A", 4, ["L2", "L3", "L1"]) == (Allocation("L1", 4),)  # tie 5/5 -> id order
     assert s.allocate("A", 3, ["L2"]) == (Allocation("L2", 3),)
-    assert s.allocate("A", 12, ["L3", "L2", "L1"]) == (Allocation("L1", 5), Allocation("L2", 2), Allocation("L3", 5))
+    assert s.allocate("A", 12, ["L3", "L2", "L1"]) == (
+        Allocation("L1", 5),
+        Allocation("L2", 2),
+        Allocation("L3", 5),
+    )
     with pytest.raises(InsufficientStock) as e:
         s.allocate("A", 14, ["L1", "L2", "L3"])
     assert e.value.shortages == {"A": (14, 13)} and e.value.quantity_left("A") == 13
@@ -119,10 +128,14 @@ def test_replay_refuses_a_gap() -> None:
 
 
 ops = st.lists(
-    st.tuples(st.sampled_from(["receive", "adjust", "reserve", "release", "commit", "return", "backorder"]),
-              st.sampled_from(["A", "B"]), st.sampled_from(["L1", "L2"]), st.integers(-3, 6)),
+    st.tuples(
+        st.sampled_from(["receive", "adjust", "reserve", "release", "commit", "return", "backorder"]),
+        st.sampled_from(["A", "B"]),
+        st.sampled_from(["L1", "L2"]),
+        st.integers(-3, 6),
+    ),
     max_size=60,
-)  # fmt: skip
+)
 
 
 @settings(max_examples=150, deadline=None)

@@ -188,7 +188,7 @@ def cancel_lines(order: Order, catalog: Catalog, stock: StockBook, quantities: M
             raise InvalidInput(
                 f"cancel quantity of {item_id!r} must be between 1 and {ln.quantity}, got {q!r}"
             )
-    remaining = {ln.item_id: ln.quantity - quantities.get(ln.item_id, 0) for ln in order.lines}
+    remaining = {ln.item_id: ln.quantity - quantities.get(ln.item_id, 0) for ln in order.lines if ln.quantity}
     if not any(remaining.values()):
         return cancel_order(order, catalog, stock, code, by, now)
     _check(order, catalog, r, by, partial=True)

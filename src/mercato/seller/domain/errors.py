@@ -41,7 +41,7 @@ class UnknownEntity(DomainError):
         self.code = code
 
 
-class InvalidQuantity(DomainError):
+class InvalidQuantity(InvalidInput):
     code = Code.INVALID_REQUEST
 
     def __init__(self, item_id: str, quantity: int, maximum: int) -> None:
