@@ -20,6 +20,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 
 def _split_schema(url: str) -> tuple[str, str | None]:
+    if is_sqlite(url):  # urlsplit/urlunsplit would drop the '//' of sqlite:////abs/path
+        return url, None
     parts = urlsplit(url)
     query = parse_qsl(parts.query, keep_blank_values=True)
     schema = None
