@@ -36,16 +36,15 @@ def cohort_table(frame: pl.DataFrame | pl.LazyFrame, *, period: str = "month", m
     ``customers`` (cohort size), ``active`` (customers with a purchase in the period), ``share_active``,
     ``orders``, ``revenue`` (net, major units) and ``cumulative_revenue_per_customer``."""
     _period_key(pl.lit(dt.date(2000, 1, 1)), period)  # validate early
-    d = daily(frame).with_columns(key=_period_key(pl.col("day"), period))
-    acq = d.filter(pl.col("purchase")).group_by("customer_id").agg(cohort_key=pl.col("key").min())
-    rows = d.join(acq, on="customer_id", how="inner").with_columns(period=pl.col("key") - pl.col("cohort_key"))
-    per_customer = rows.group_by("cohort_key", "period", "customer_id").agg(
-        bought=pl.col("purchase").any(), orders=pl.col("orders").sum(), revenue=pl.col("value").sum()
+    d = daily(frame).select("cust", "day", "value", "orders", "purchase").with_columns(
+        key=_period_key(pl.col("day"), period)
     )
-    cells = per_customer.group_by("cohort_key", "period").agg(
-        active=pl.col("bought").sum().cast(pl.Int64),
+    acq = d.filter(pl.col("purchase")).group_by("cust").agg(cohort_key=pl.col("key").min())
+    rows = d.join(acq, on="cust", how="inner").with_columns(period=pl.col("key") - pl.col("cohort_key"))
+    cells = rows.group_by("cohort_key", "period").agg(
+        active=pl.col("cust").filter(pl.col("purchase")).n_unique().cast(pl.Int64),
         orders=pl.col("orders").sum().cast(pl.Int64),
-        revenue=pl.col("revenue").sum(),
+        revenue=pl.col("value").sum(),
     )
     sizes = acq.group_by("cohort_key").agg(customers=pl.len().cast(pl.Int64))
     last_key = d.select(pl.col("key").max()).collect().item()

@@ -85,7 +85,8 @@ def rfm_table(
     end = to_date(as_of, "as-of date")
     if end is not None:
         d = d.filter(pl.col("day") <= end)
-    per = d.group_by("customer_id").agg(
+    per = d.group_by("cust").agg(
+        customer_id=pl.col("customer_id").first(),
         last=pl.col("day").filter(pl.col("purchase")).max(),
         frequency=pl.col("purchase").sum().cast(pl.Int64),
         monetary=pl.col("value").sum() / float(minor_per_major),

@@ -35,16 +35,46 @@ def unit_days(unit: str | float) -> float:
 
 
 def daily(frame: pl.DataFrame | pl.LazyFrame) -> pl.LazyFrame:
-    """One row per customer per UTC day: ``day``, ``value`` (net, minor units), ``orders``, ``purchase``."""
+    """One row per customer per UTC day: ``customer_id``, ``cust`` (an integer key for fast group-bys),
+    ``day``, ``value`` (net, minor units), ``orders`` and ``purchase`` (any non-refund row).
+
+    ``cust`` is a 64-bit hash of the id, checked against a second, independent hash: if two ids ever
+    shared the first hash, the exact (slower) string key is used instead."""
+    lazy = frame.lazy()
+    if "cust" in lazy.collect_schema().names():
+        return lazy  # already a daily table
+    day = (pl.col("timestamp").dt.epoch("d")).cast(pl.Int32).cast(pl.Date)
+    hashed = (
+        lazy.select(
+            cust=pl.col("customer_id").hash(seed=0x5EED),
+            check=pl.col("customer_id").hash(seed=0xC0FFEE),
+            customer_id="customer_id",
+            day=day,
+            amount="amount",
+        )
+        .group_by("cust", "day")
+        .agg(
+            customer_id=pl.col("customer_id").first(),
+            value=pl.col("amount").sum(),
+            orders=(pl.col("amount") >= 0).sum().cast(pl.Int64),
+            purchase=(pl.col("amount") >= 0).any(),
+            lo=pl.col("check").min(),
+            hi=pl.col("check").max(),
+        )
+        .collect(engine="streaming")
+    )
+    collision = hashed.lazy().group_by("cust").agg(ok=(pl.col("lo").min() == pl.col("hi").max())).filter(~pl.col("ok"))
+    if collision.collect().height == 0:
+        return hashed.lazy().drop("lo", "hi")
     return (
-        frame.lazy()
-        .with_columns(day=pl.col("timestamp").dt.date())
+        lazy.with_columns(day=day)
         .group_by("customer_id", "day")
         .agg(
             value=pl.col("amount").sum(),
-            orders=(pl.col("amount") >= 0).sum(),
+            orders=(pl.col("amount") >= 0).sum().cast(pl.Int64),
             purchase=(pl.col("amount") >= 0).any(),
         )
+        .with_columns(cust=pl.col("customer_id").rank("dense").cast(pl.UInt64))
     )
 
 
@@ -118,10 +148,11 @@ def summarise(
     calib = d.filter(pl.col("day") <= cal)
     if calib.height == 0:
         raise InputError(f"no purchases on or before the calibration end {cal}")
-    firsts = calib.group_by("customer_id").agg(first=pl.col("day").min())
+    firsts = calib.group_by("cust").agg(first=pl.col("day").min())
     scale = float(minor_per_major)
-    calib = calib.join(firsts, on="customer_id").with_columns(repeat=pl.col("day") > pl.col("first"))
-    summary = calib.group_by("customer_id").agg(
+    calib = calib.join(firsts, on="cust").with_columns(repeat=pl.col("day") > pl.col("first"))
+    summary = calib.group_by("cust").agg(
+        customer_id=pl.col("customer_id").first(),
         frequency=pl.col("repeat").sum().cast(pl.Int64),
         first_purchase=pl.col("first").first(),
         last_purchase=pl.col("day").max(),
@@ -135,10 +166,10 @@ def summarise(
     if hold is not None:
         ho = (
             d.filter((pl.col("day") > cal) & (pl.col("day") <= hold))
-            .group_by("customer_id")
+            .group_by("cust")
             .agg(frequency_holdout=pl.len().cast(pl.Int64), monetary_holdout=pl.col("value").mean() / scale)
         )
-        summary = summary.join(ho, on="customer_id", how="left").with_columns(
+        summary = summary.join(ho, on="cust", how="left").with_columns(
             pl.col("frequency_holdout").fill_null(0)
         )
     cols = ["customer_id", "frequency", "recency", "T", "monetary_value", "first_value", "first_purchase", "last_purchase"]

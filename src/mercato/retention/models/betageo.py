@@ -22,6 +22,7 @@ from mercato.retention.models.fitting import (
     FitResult,
     Grouped,
     check_arrays,
+    dot,
     group_rows,
     maximise,
     require_repeat_buyers,
@@ -58,25 +59,25 @@ def _objective(g: Grouped, k: int):  # type: ignore[no-untyped-def]
         w1 = e1 / s
         w2 = e2 / s
         head_u = gammaln(rx_u) - gammaln(r) + r * np.log(alpha)
-        ll = float(np.dot(cnt_x, head_u) + np.dot(wt, lse))
+        ll = float(dot(cnt_x, head_u) + dot(wt, lse))
 
         ww1 = wt * w1
         ww2 = wt * w2
         sum1_x = np.bincount(ix, weights=ww1, minlength=len(ux))
         sum2_x = np.bincount(ix, weights=ww2, minlength=len(ux))
         # r
-        g_r = np.dot(cnt_x, digamma(rx_u)) + n * (np.log(alpha) - digamma(r))
-        g_r -= np.dot(ww1, la_T[iT]) + np.dot(ww2, la_tx[itx])
+        g_r = dot(cnt_x, digamma(rx_u)) + n * (np.log(alpha) - digamma(r))
+        g_r -= dot(ww1, la_T[iT]) + dot(ww2, la_tx[itx])
         # alpha
         inv_T = 1.0 / (alpha + uT)
         inv_tx = 1.0 / (alpha + utx)
-        g_alpha = n * r / alpha - np.dot(rx, ww1 * inv_T[iT] + ww2 * inv_tx[itx])
+        g_alpha = n * r / alpha - dot(rx, ww1 * inv_T[iT] + ww2 * inv_tx[itx])
         # a, b
         dab_u = digamma(a + b + xk)
         db2_u = np.where(has2_x, digamma(np.where(has2_x, b + xk - 1, 1.0)), 0.0)
-        g_a = np.dot(sum1_x, digamma(a) - dab_u) + np.dot(sum2_x, digamma(a + 1) - dab_u)
+        g_a = dot(sum1_x, digamma(a) - dab_u) + dot(sum2_x, digamma(a + 1) - dab_u)
         g_a -= n * (digamma(a) - digamma(a + b))
-        g_b = np.dot(sum1_x, digamma(b + xk) - dab_u) + np.dot(sum2_x, db2_u - dab_u)
+        g_b = dot(sum1_x, digamma(b + xk) - dab_u) + dot(sum2_x, db2_u - dab_u)
         g_b -= n * (digamma(b) - digamma(a + b))
         grad = np.array([g_r * r, g_alpha * alpha, g_a * a, g_b * b])
         return ll, grad

@@ -216,3 +216,8 @@ def require_repeat_buyers(x: Array, model: str) -> None:
             f"the data cannot identify the {model} model: no customer bought more than once, so purchase "
             "rates and drop-out cannot be told apart (only one-time buyers)"
         )
+
+
+def dot(a: Array, b: Array) -> float:
+    """Inner product without BLAS: BLAS threads contend badly on a busy small machine."""
+    return float(np.einsum("i,i->", a, b))

@@ -15,7 +15,7 @@ import numpy as np
 from scipy.special import digamma, gammaln
 
 from mercato.retention.errors import NotIdentifiableError
-from mercato.retention.models.fitting import Array, FitResult, group_rows, maximise
+from mercato.retention.models.fitting import Array, FitResult, dot, group_rows, maximise
 
 NAMES = ("p", "q", "gamma")
 
@@ -59,20 +59,20 @@ class GammaGamma:
         lz = np.log(zs)
         lx = np.log(xs)
         xz = xs * zs
-        s_x_lzx = float(np.dot(wt * xs, lz + lx))
-        s_lz = float(np.dot(wt, lz))
+        s_x_lzx = float(dot(wt * xs, lz + lx))
+        s_lz = float(dot(wt, lz))
 
         def f(theta: Array) -> tuple[float, Array]:
             p, q, gam = np.exp(theta)
             px_u = p * ux
             lg = np.log(gam + xz)
             pxq = p * xs + q
-            ll = np.dot(cnt_x, gammaln(px_u + q) - gammaln(px_u)) - n * gammaln(q) + n * q * np.log(gam)
-            ll += p * s_x_lzx - s_lz - np.dot(wt, pxq * lg)
+            ll = dot(cnt_x, gammaln(px_u + q) - gammaln(px_u)) - n * gammaln(q) + n * q * np.log(gam)
+            ll += p * s_x_lzx - s_lz - dot(wt, pxq * lg)
             dpsi_u = digamma(px_u + q)
-            g_p = np.dot(cnt_x * ux, dpsi_u - digamma(px_u)) + s_x_lzx - np.dot(wt * xs, lg)
-            g_q = np.dot(cnt_x, dpsi_u) - n * digamma(q) + n * np.log(gam) - np.dot(wt, lg)
-            g_g = n * q / gam - np.dot(wt, pxq / (gam + xz))
+            g_p = dot(cnt_x * ux, dpsi_u - digamma(px_u)) + s_x_lzx - dot(wt * xs, lg)
+            g_q = dot(cnt_x, dpsi_u) - n * digamma(q) + n * np.log(gam) - dot(wt, lg)
+            g_g = n * q / gam - dot(wt, pxq / (gam + xz))
             return float(ll), np.array([g_p * p, g_q * q, g_g * gam])
 
         mean = float(np.average(zs, weights=wt))

@@ -27,6 +27,7 @@ from mercato.retention.models.fitting import (
     FitResult,
     Grouped,
     check_arrays,
+    dot,
     group_rows,
     maximise,
     require_repeat_buyers,
@@ -86,12 +87,12 @@ def _objective(g: Grouped):  # type: ignore[no-untyped-def]
         r, alpha, s, beta = np.exp(theta)
         ll_i, w1, _, (_, m_la, m_ia, m_lb, m_ib) = _terms(r, alpha, s, beta, x, t_x, T)
         w2 = 1.0 - w1
-        ll = float(np.dot(wt, ll_i))
-        g_r = np.dot(wt, digamma(r + x)) + n * (np.log(alpha) - digamma(r))
-        g_r -= np.dot(wt, w1 * np.log(alpha + T) + w2 * m_la)
-        g_alpha = n * r / alpha - np.dot(wt, (r + x) * (w1 / (alpha + T) + w2 * m_ia))
-        g_s = n * np.log(beta) - np.dot(wt, w1 * np.log(beta + T) + w2 * (m_lb - 1.0 / s))
-        g_beta = n * s / beta - np.dot(wt, w1 * s / (beta + T) + w2 * (s + 1.0) * m_ib)
+        ll = float(dot(wt, ll_i))
+        g_r = dot(wt, digamma(r + x)) + n * (np.log(alpha) - digamma(r))
+        g_r -= dot(wt, w1 * np.log(alpha + T) + w2 * m_la)
+        g_alpha = n * r / alpha - dot(wt, (r + x) * (w1 / (alpha + T) + w2 * m_ia))
+        g_s = n * np.log(beta) - dot(wt, w1 * np.log(beta + T) + w2 * (m_lb - 1.0 / s))
+        g_beta = n * s / beta - dot(wt, w1 * s / (beta + T) + w2 * (s + 1.0) * m_ib)
         return ll, np.array([g_r * r, g_alpha * alpha, g_s * s, g_beta * beta])
 
     return f
