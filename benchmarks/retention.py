@@ -149,7 +149,8 @@ def main(argv: list[str]) -> int:
         sys.stdout.write(orjson.dumps(out, option=orjson.OPT_SERIALIZE_NUMPY).decode() + "\n")
         return 0
     print(
-        f"customers {out['customers']:,}: BG/NBD fit {out['bgnbd_fit_s']:.2f} s ({out['bgnbd_distinct_rows']:,} distinct rows), "
+        f"customers {out['customers']:,}: BG/NBD fit {out['bgnbd_fit_s']:.2f} s "
+        f"({out['bgnbd_distinct_rows']:,} distinct rows), "
         f"Gamma-Gamma fit {out['gg_fit_s']:.2f} s, CLV {out['clv_s']:.2f} s"
     )
     print(f"transactions {out['transactions']:,}: cohorts + RFM {out['cohorts_rfm_s']:.2f} s")

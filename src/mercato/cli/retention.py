@@ -17,14 +17,18 @@ app = typer.Typer(help="Retention analytics: cohorts, RFM, customer-base models,
 #: Inputs with at least this many rows get a progress bar on stderr.
 PROGRESS_ROWS = 200_000
 
-InputOpt = typer.Option(..., "--input", "-i", help="CSV or Shopify file, Parquet file or folder, or database URL")
+InputOpt = typer.Option(
+    ..., "--input", "-i", help="CSV or Shopify file, Parquet file or folder, or database URL"
+)
 FormatOpt = typer.Option(None, "--format", "-f", help="csv | shopify | parquet | sql (guessed when omitted)")
 TableOpt = typer.Option(None, "--table", help="table name when --input is a database URL")
 CustOpt = typer.Option("customer_id", "--customer-column", help="customer id column")
 TsOpt = typer.Option("timestamp", "--timestamp-column", help="date or timestamp column")
 AmtOpt = typer.Option("amount", "--amount-column", help="amount column")
 DateFmtOpt = typer.Option(None, "--date-format", help="strftime format of the dates, e.g. %d/%m/%Y")
-UnitOpt = typer.Option("week", "--time-unit", help="day | week | month (or quarter, year, or a number of days)")
+UnitOpt = typer.Option(
+    "week", "--time-unit", help="day | week | month (or quarter, year, or a number of days)"
+)
 JsonOpt = typer.Option(False, "--json", help="print exactly one JSON object on stdout")
 
 
@@ -53,12 +57,16 @@ def _dump(obj: dict[str, Any]) -> None:
     sys.stdout.write(orjson.dumps(obj, option=orjson.OPT_SERIALIZE_NUMPY).decode() + "\n")
 
 
-def _load(source: str, fmt: str | None, table: str | None, cust: str, ts: str, amt: str, date_format: str | None) -> Any:
+def _load(
+    source: str, fmt: str | None, table: str | None, cust: str, ts: str, amt: str, date_format: str | None
+) -> Any:
     from mercato.retention.io import FORMATS, Columns, load_transactions
 
     if fmt is not None and fmt not in FORMATS:
         raise _fail(f"unknown --format {fmt!r} (expected one of {', '.join(FORMATS)})")
-    return load_transactions(source, format=fmt, table=table, columns=Columns(cust, ts, amt), date_format=date_format)
+    return load_transactions(
+        source, format=fmt, table=table, columns=Columns(cust, ts, amt), date_format=date_format
+    )
 
 
 @contextmanager
@@ -70,7 +78,11 @@ def _progress(enabled: bool, total: int) -> Iterator[Callable[[str], None]]:
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
     with Progress(
-        TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn(), console=Console(stderr=True), transient=True
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TimeElapsedColumn(),
+        console=Console(stderr=True),
+        transient=True,
     ) as bar:
         task = bar.add_task("reading", total=total)
 
@@ -92,11 +104,17 @@ def report(
     date_format: str | None = DateFmtOpt,
     time_unit: str = UnitOpt,
     cohort_period: str = typer.Option("month", "--cohort-period", help="month | week"),
-    calibration_end: str | None = typer.Option(None, "--calibration-end", help="end of the calibration period (YYYY-MM-DD) for the holdout check; default: halfway"),
+    calibration_end: str | None = typer.Option(
+        None,
+        "--calibration-end",
+        help="end of the calibration period (YYYY-MM-DD) for the holdout check; default: halfway",
+    ),
     horizon_days: float = typer.Option(365.0, "--horizon-days", help="CLV horizon in days"),
     discount_rate: float = typer.Option(0.10, "--discount-rate", help="annual discount rate for CLV"),
     segments: Path | None = typer.Option(None, "--segments", help="JSON or TOML file of RFM segments"),
-    progress: bool | None = typer.Option(None, "--progress/--no-progress", help="progress bar on stderr (default: for large inputs)"),
+    progress: bool | None = typer.Option(
+        None, "--progress/--no-progress", help="progress bar on stderr (default: for large inputs)"
+    ),
     json: bool = JsonOpt,
 ) -> None:
     """Write a self-contained HTML retention report (plus PNGs and CSVs) into --out."""
@@ -140,8 +158,14 @@ def fit(
     timestamp_column: str = TsOpt,
     amount_column: str = AmtOpt,
     date_format: str | None = DateFmtOpt,
-    calibration_end: str | None = typer.Option(None, "--calibration-end", help="last day of the calibration period (YYYY-MM-DD); default: the last day in the data"),
-    holdout_end: str | None = typer.Option(None, "--holdout-end", help="last day of the holdout period (YYYY-MM-DD)"),
+    calibration_end: str | None = typer.Option(
+        None,
+        "--calibration-end",
+        help="last day of the calibration period (YYYY-MM-DD); default: the last day in the data",
+    ),
+    holdout_end: str | None = typer.Option(
+        None, "--holdout-end", help="last day of the holdout period (YYYY-MM-DD)"
+    ),
     time_unit: str = UnitOpt,
     json: bool = JsonOpt,
 ) -> None:
@@ -156,7 +180,13 @@ def fit(
         if holdout_end is not None and model == "gg":
             raise _fail("--holdout-end checks purchase predictions: use it with bgnbd, mbgnbd or pnbd")
         tx = _load(input, format, table, customer_column, timestamp_column, amount_column, date_format)
-        s = summarise(tx.frame, calibration_end=calibration_end, holdout_end=holdout_end, time_unit=time_unit, minor_per_major=tx.minor_per_major)
+        s = summarise(
+            tx.frame,
+            calibration_end=calibration_end,
+            holdout_end=holdout_end,
+            time_unit=time_unit,
+            minor_per_major=tx.minor_per_major,
+        )
         out: dict[str, Any]
         if model == "gg":
             gg = GammaGamma.fit(s.x, s.monetary)
@@ -173,12 +203,18 @@ def fit(
     if json:
         _dump(out)
         return
-    typer.echo(f"{model}: {out['n_customers']} customers, log-likelihood {out['log_likelihood']:.2f} ({s.time_unit}s)")
-    for name, v in out["params"].items():
-        typer.echo(f"  {name:>6} = {v:.4f}  (s.e. {out['std_errors'][name]:.4f})")
+    typer.echo(
+        f"{model}: {out['n_customers']} customers, "
+        f"log-likelihood {out['log_likelihood']:.2f} ({s.time_unit}s)"
+    )
+    params: dict[str, float] = out["params"]  # type: ignore[assignment]
+    errors: dict[str, float] = out["std_errors"]  # type: ignore[assignment]
+    for name, v in params.items():
+        typer.echo(f"  {name:>6} = {v:.4f}  (s.e. {errors[name]:.4f})")
     if "holdout" in out:
-        h = out["holdout"]
+        h: dict[str, float] = out["holdout"]  # type: ignore[assignment]
         typer.echo(
-            f"  holdout: actual {h['actual_repeat_transactions']:.0f}, predicted {h['predicted_repeat_transactions']:.1f}, "
+            f"  holdout: actual {h['actual_repeat_transactions']:.0f}, "
+            f"predicted {h['predicted_repeat_transactions']:.1f}, "
             f"correlation {h['correlation']:.3f}"
         )

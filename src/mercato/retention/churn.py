@@ -20,7 +20,9 @@ def churn_list(summary: Summary, value: CLVResult, rfm: pl.DataFrame | None = No
             "purchases": s["frequency"] + 1,
             "first_purchase": s["first_purchase"],
             "last_purchase": s["last_purchase"],
-            "days_since_last_purchase": (pl.Series([summary.calibration_end] * s.height) - s["last_purchase"]).dt.total_days(),
+            "days_since_last_purchase": (
+                pl.Series([summary.calibration_end] * s.height) - s["last_purchase"]
+            ).dt.total_days(),
             "p_alive": value.p_alive,
             "expected_purchases": value.expected_purchases,
             "expected_spend": value.expected_spend,

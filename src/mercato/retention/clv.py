@@ -85,7 +85,13 @@ def customer_value(
     x, t_x, T = (np.asarray(v, dtype=np.float64) for v in (x, t_x, T))
     alive = model.p_alive(x, t_x, T)
     disc, plain = discounted_alive_purchases(
-        model, x, T, horizon=horizon, unit_days=unit_days, annual_discount=annual_discount, steps_per_year=steps_per_year
+        model,
+        x,
+        T,
+        horizon=horizon,
+        unit_days=unit_days,
+        annual_discount=annual_discount,
+        steps_per_year=steps_per_year,
     )
     if spend is not None:
         z = spend.expected_spend(x, monetary)

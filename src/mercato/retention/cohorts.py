@@ -29,15 +29,19 @@ def _period_start(key: pl.Expr, period: str) -> pl.Expr:
     return pl.lit(_EPOCH_MONDAY) + pl.duration(days=key * 7)
 
 
-def cohort_table(frame: pl.DataFrame | pl.LazyFrame, *, period: str = "month", minor_per_major: int = 100) -> pl.DataFrame:
+def cohort_table(
+    frame: pl.DataFrame | pl.LazyFrame, *, period: str = "month", minor_per_major: int = 100
+) -> pl.DataFrame:
     """Long table: one row per (cohort, period since acquisition) up to the end of the data.
 
     Columns: ``cohort`` (start date of the acquisition period), ``period`` (0 = acquisition period),
     ``customers`` (cohort size), ``active`` (customers with a purchase in the period), ``share_active``,
     ``orders``, ``revenue`` (net, major units) and ``cumulative_revenue_per_customer``."""
     _period_key(pl.lit(dt.date(2000, 1, 1)), period)  # validate early
-    d = daily(frame).select("cust", "day", "value", "orders", "purchase").with_columns(
-        key=_period_key(pl.col("day"), period)
+    d = (
+        daily(frame)
+        .select("cust", "day", "value", "orders", "purchase")
+        .with_columns(key=_period_key(pl.col("day"), period))
     )
     acq = d.filter(pl.col("purchase")).group_by("cust").agg(cohort_key=pl.col("key").min())
     rows = d.join(acq, on="cust", how="inner").with_columns(period=pl.col("key") - pl.col("cohort_key"))
@@ -69,7 +73,9 @@ def cohort_table(frame: pl.DataFrame | pl.LazyFrame, *, period: str = "month", m
         .with_columns(pl.col("period").cast(pl.Int64))
     )
     out = (
-        grid.join(cells.with_columns(pl.col("period").cast(pl.Int64)), on=["cohort_key", "period"], how="left")
+        grid.join(
+            cells.with_columns(pl.col("period").cast(pl.Int64)), on=["cohort_key", "period"], how="left"
+        )
         .with_columns(
             pl.col("active").fill_null(0),
             pl.col("orders").fill_null(0),
@@ -78,7 +84,8 @@ def cohort_table(frame: pl.DataFrame | pl.LazyFrame, *, period: str = "month", m
         .sort("cohort_key", "period")
         .with_columns(
             share_active=pl.col("active") / pl.col("customers"),
-            cumulative_revenue_per_customer=pl.col("revenue").cum_sum().over("cohort_key") / pl.col("customers"),
+            cumulative_revenue_per_customer=pl.col("revenue").cum_sum().over("cohort_key")
+            / pl.col("customers"),
             cohort=_period_start(pl.col("cohort_key"), period),
         )
         .select(

@@ -39,9 +39,19 @@ def holdout(model: CustomerModel, summary: Summary, *, max_frequency: int = 7) -
         raise ValueError("the summary has no holdout period")
     predicted = model.expected_purchases(summary.x, summary.t_x, summary.T, summary.holdout_length)
     actual = summary.frame["frequency_holdout"].to_numpy().astype(np.float64)
-    corr = float(np.corrcoef(actual, predicted)[0, 1]) if np.std(actual) > 0 and np.std(predicted) > 0 else float("nan")
+    corr = (
+        float(np.corrcoef(actual, predicted)[0, 1])
+        if np.std(actual) > 0 and np.std(predicted) > 0
+        else float("nan")
+    )
     table = (
-        pl.DataFrame({"x": np.minimum(summary.x, max_frequency).astype(np.int64), "actual": actual, "predicted": predicted})
+        pl.DataFrame(
+            {
+                "x": np.minimum(summary.x, max_frequency).astype(np.int64),
+                "actual": actual,
+                "predicted": predicted,
+            }
+        )
         .group_by("x")
         .agg(customers=pl.len(), actual=pl.col("actual").mean(), predicted=pl.col("predicted").mean())
         .sort("x")
@@ -51,15 +61,19 @@ def holdout(model: CustomerModel, summary: Summary, *, max_frequency: int = 7) -
 
 
 def tracking(
-    model: CustomerModel, frame: pl.DataFrame, summary: Summary, *, end: dt.date | None = None, step_days: int = 7
+    model: CustomerModel,
+    frame: pl.DataFrame,
+    summary: Summary,
+    *,
+    end: dt.date | None = None,
+    step_days: int = 7,
 ) -> pl.DataFrame:
     """Cumulative repeat purchases of the calibration customers by date, actual and predicted."""
     end = end or summary.holdout_end or summary.calibration_end
     s = summary.frame.select("customer_id", "first_purchase")
     start: dt.date = s["first_purchase"].min()  # type: ignore[assignment]
     grid = [start + dt.timedelta(days=d) for d in range(step_days, (end - start).days + step_days, step_days)]
-    grid = [min(g, end) for g in grid]
-    grid = sorted(set(grid))
+    grid = sorted({min(g, end) for g in grid} | {summary.calibration_end})
     d = (
         daily(frame)
         .filter(pl.col("purchase"))
@@ -92,4 +106,6 @@ def repeat_histogram(model: CustomerModel, summary: Summary, *, max_frequency: i
     expected.append(float(len(summary.T) - sum(expected)))
     x = np.minimum(summary.x, max_frequency).astype(np.int64)
     actual = np.bincount(x, minlength=max_frequency + 1).astype(np.float64)
-    return pl.DataFrame({"repeat_purchases": list(range(max_frequency + 1)), "actual": actual, "expected": expected})
+    return pl.DataFrame(
+        {"repeat_purchases": list(range(max_frequency + 1)), "actual": actual, "expected": expected}
+    )

@@ -79,7 +79,14 @@ def build_report(
     figures: dict[str, Any] = {}
     sections: list[dict[str, Any]] = []
 
-    def section(sid: str, title: str, help_: str, imgs: list[str], tbls: list[pl.DataFrame] | None = None, sec_notes: list[str] | None = None) -> None:
+    def section(
+        sid: str,
+        title: str,
+        help_: str,
+        imgs: list[str],
+        tbls: list[pl.DataFrame] | None = None,
+        sec_notes: list[str] | None = None,
+    ) -> None:
         sections.append(
             {
                 "id": sid,
@@ -92,7 +99,7 @@ def build_report(
         )
 
     summary = summarise(frame, time_unit=opt.time_unit, minor_per_major=scale)
-    first_day = summary.frame["first_purchase"].min()
+    first_day: dt.date = summary.frame["first_purchase"].min()  # type: ignore[assignment]
     last_day = summary.calibration_end
     unit = summary.time_unit
     n_customers = summary.frame.height
@@ -114,9 +121,32 @@ def build_report(
     images["retention_curves.png"] = plots.retention_curves(ct, period=opt.cohort_period)
     images["cumulative_revenue.png"] = plots.cumulative_revenue(ct, period=opt.cohort_period)
     p = opt.cohort_period
-    section("cohorts", "Cohorts", f"Customers grouped by the {p} of their first purchase. Each cell: the share of the cohort that bought again in that {p}. Read down a column to compare cohorts at the same age; read along a row to see one cohort fade.", ["cohort_heatmap.png"])
-    section("retention", "Retention curves", f"Share of each cohort buying in each {p} since acquisition; the thick line is all cohorts together.", ["retention_curves.png"])
-    section("revenue", "Cumulative revenue per customer", "Revenue from a cohort so far, divided by the customers it started with: what an acquired customer has been worth by each age.", ["cumulative_revenue.png"])
+    section(
+        "cohorts",
+        "Cohorts",
+        (
+            f"Customers grouped by the {p} of their first purchase. Each cell: the "
+            f"share of the cohort that bought again in that {p}. Read down a column "
+            "to compare cohorts at the same age; read along a row to see one cohort"
+            " fade."
+        ),
+        ["cohort_heatmap.png"],
+    )
+    section(
+        "retention",
+        "Retention curves",
+        f"Share of each cohort buying in each {p} since acquisition; the thick line is all cohorts together.",
+        ["retention_curves.png"],
+    )
+    section(
+        "revenue",
+        "Cumulative revenue per customer",
+        (
+            "Revenue from a cohort so far, divided by the customers it started "
+            "with: what an acquired customer has been worth by each age."
+        ),
+        ["cumulative_revenue.png"],
+    )
 
     step("rfm")
     rt = rfm.rfm_table(frame, as_of=last_day, segments=opt.segments, minor_per_major=scale)
@@ -124,7 +154,16 @@ def build_report(
     tables["rfm"] = rt
     tables["rfm_segments"] = seg
     images["rfm_segments.png"] = plots.rfm_segments(seg)
-    section("rfm", "RFM segments", "Customers scored 1-5 on recency, frequency and money spent (5 = best fifth), then named by their recency and frequency scores.", ["rfm_segments.png"], [seg])
+    section(
+        "rfm",
+        "RFM segments",
+        (
+            "Customers scored 1-5 on recency, frequency and money spent (5 = best "
+            "fifth), then named by their recency and frequency scores."
+        ),
+        ["rfm_segments.png"],
+        [seg],
+    )
 
     step("model")
     horizon = opt.horizon_days / summary.unit_days
@@ -141,10 +180,22 @@ def build_report(
             spend = GammaGamma.fit(summary.x, summary.monetary)
         except NotIdentifiableError as e:
             model_notes.append(f"Spend model not fitted ({e}); CLV uses the mean order value.")
-        mean_order = float(np.nanmean(np.concatenate([summary.frame["first_value"].to_numpy(), summary.monetary[summary.x > 0]])))
+        mean_order = float(
+            np.nanmean(
+                np.concatenate([summary.frame["first_value"].to_numpy(), summary.monetary[summary.x > 0]])
+            )
+        )
         value = customer_value(
-            model, spend, summary.x, summary.t_x, summary.T, summary.monetary,
-            horizon=horizon, unit_days=summary.unit_days, annual_discount=opt.annual_discount, fallback_spend=mean_order,
+            model,
+            spend,
+            summary.x,
+            summary.t_x,
+            summary.T,
+            summary.monetary,
+            horizon=horizon,
+            unit_days=summary.unit_days,
+            annual_discount=opt.annual_discount,
+            fallback_spend=mean_order,
         )
         churn = churn_list(summary, value, rt)
         tables["churn_risk"] = churn
@@ -157,35 +208,95 @@ def build_report(
             {
                 "parameter": list(model.params) + (list(spend.params) if spend else []),
                 "estimate": list(model.params.values()) + (list(spend.params.values()) if spend else []),
-                "std. error": list(model.result.std_errors.values()) + (list(spend.result.std_errors.values()) if spend and spend.result else []),
+                "std. error": list(model.result.std_errors.values())
+                + (list(spend.result.std_errors.values()) if spend and spend.result else []),
             }
         )
         tables["model_params"] = params
-        images["frequency_recency.png"] = plots.frequency_recency_matrix(model, T=float(summary.T.max()), horizon=horizon, unit=unit)
+        images["frequency_recency.png"] = plots.frequency_recency_matrix(
+            model, T=float(summary.T.max()), horizon=horizon, unit=unit
+        )
         images["p_alive.png"] = plots.p_alive_matrix(model, T=float(summary.T.max()), unit=unit)
-        section("model", "Customer-base model (BG/NBD)", f"Fitted on every customer's history up to {last_day} in {unit}s: log-likelihood {model.result.log_likelihood:,.1f}. r and alpha describe how often customers buy; a and b how likely they are to stop after a purchase. Gamma-Gamma p, q, gamma describe order values.", [], [params], model_notes)
-        section("matrices", "Who is still active, and what to expect", f"Left: expected purchases in the next {horizon:.0f} {unit}s for a customer with a given number of repeat purchases (up) and time of the last one (right). A customer who bought often but not recently (top left) has probably left.", ["frequency_recency.png", "p_alive.png"])
-        top = churn.select("customer_id", "purchases", "last_purchase", "p_alive", "value_if_active", "value_at_risk", *(["segment"] if "segment" in churn.columns else []))
-        section("churn", "Churn-risk list", f"Customers ranked by value at risk: (1 - P(active)) x the discounted value ({opt.annual_discount:.0%} a year) they would bring over {opt.horizon_days:.0f} days if still active. Full list: churn_risk.csv.", [], [top])
+        section(
+            "model",
+            "Customer-base model (BG/NBD)",
+            (
+                f"Fitted on every customer's history up to {last_day} in {unit}s: "
+                f"log-likelihood {model.result.log_likelihood:,.1f}. r and alpha "
+                "describe how often customers buy; a and b how likely they are to stop "
+                "after a purchase. Gamma-Gamma p, q, gamma describe order values."
+            ),
+            [],
+            [params],
+            model_notes,
+        )
+        section(
+            "matrices",
+            "Who is still active, and what to expect",
+            (
+                f"Left: expected purchases in the next {horizon:.0f} {unit}s for a "
+                "customer with a given number of repeat purchases (up) and time of the "
+                "last one (right). A customer who bought often but not recently (top "
+                "left) has probably left."
+            ),
+            ["frequency_recency.png", "p_alive.png"],
+        )
+        top = churn.select(
+            "customer_id",
+            "purchases",
+            "last_purchase",
+            "p_alive",
+            "value_if_active",
+            "value_at_risk",
+            *(["segment"] if "segment" in churn.columns else []),
+        )
+        section(
+            "churn",
+            "Churn-risk list",
+            (
+                "Customers ranked by value at risk: (1 - P(active)) x the discounted "
+                f"value ({opt.annual_discount:.0%} a year) they would bring over "
+                f"{opt.horizon_days:.0f} days if still active. Full list: "
+                "churn_risk.csv."
+            ),
+            [],
+            [top],
+        )
     else:
         section("model", "Customer-base model (BG/NBD)", "", [], [], model_notes)
     notes_eval: list[str] = []
 
     step("evaluation")
     span = (last_day - first_day).days
-    cal = opt.calibration_end or (first_day + dt.timedelta(days=span // 2))
+    cal: dt.date | str = opt.calibration_end or (first_day + dt.timedelta(days=span // 2))
     try:
-        cal_summary = summarise(frame, calibration_end=cal, holdout_end=last_day, time_unit=opt.time_unit, minor_per_major=scale)
+        cal_summary = summarise(
+            frame, calibration_end=cal, holdout_end=last_day, time_unit=opt.time_unit, minor_per_major=scale
+        )
         cal_model = BGNBD.fit(cal_summary.x, cal_summary.t_x, cal_summary.T)
         ho = evaluation.holdout(cal_model, cal_summary)
         tr = evaluation.tracking(cal_model, frame, cal_summary)
         hist = evaluation.repeat_histogram(cal_model, cal_summary)
         tables.update(holdout_by_frequency=ho.by_frequency, tracking=tr, repeat_histogram=hist)
         figures["holdout"] = {"calibration_end": str(cal_summary.calibration_end), **ho.as_dict()}
-        images["calibration_holdout.png"] = plots.calibration_holdout(ho.by_frequency, unit=unit, holdout_length=cal_summary.holdout_length)
+        images["calibration_holdout.png"] = plots.calibration_holdout(
+            ho.by_frequency, unit=unit, holdout_length=cal_summary.holdout_length
+        )
         images["tracking.png"] = plots.tracking(tr, calibration_end=cal_summary.calibration_end)
         images["repeat_histogram.png"] = plots.repeat_histogram(hist)
-        section("evaluation", "Does the model predict? Calibration vs holdout", f"The model was refitted on purchases up to {cal_summary.calibration_end} only, then asked to predict the rest. Actual repeat purchases in the holdout: {ho.actual.sum():,.0f}; predicted: {ho.predicted.sum():,.1f}; per-customer correlation {ho.correlation:.2f}.", ["calibration_holdout.png", "tracking.png", "repeat_histogram.png"], [ho.by_frequency])
+        section(
+            "evaluation",
+            "Does the model predict? Calibration vs holdout",
+            (
+                "The model was refitted on purchases up to "
+                f"{cal_summary.calibration_end} only, then asked to predict the rest. "
+                f"Actual repeat purchases in the holdout: {ho.actual.sum():,.0f}; "
+                f"predicted: {ho.predicted.sum():,.1f}; per-customer correlation "
+                f"{ho.correlation:.2f}."
+            ),
+            ["calibration_holdout.png", "tracking.png", "repeat_histogram.png"],
+            [ho.by_frequency],
+        )
     except (NotIdentifiableError, ValueError) as e:
         notes_eval.append(f"No calibration/holdout check: {e}")
         section("evaluation", "Does the model predict? Calibration vs holdout", "", [], [], notes_eval)
@@ -213,7 +324,9 @@ def build_report(
             "files": files,
         }
     )
-    return Report(html=html, images=images, tables=tables, notes=notes + model_notes + notes_eval, figures=figures)
+    return Report(
+        html=html, images=images, tables=tables, notes=notes + model_notes + notes_eval, figures=figures
+    )
 
 
 def render_report_html(data: Transactions | pl.DataFrame, options: ReportOptions | None = None) -> str:

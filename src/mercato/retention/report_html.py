@@ -11,7 +11,8 @@ TEMPLATE = """<!doctype html>
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>Retention report{% if r.title %} — {{ r.title }}{% endif %}</title>
 <style>
-body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:0 auto;max-width:1100px;padding:1.5rem;color:#1b1b1b}
+body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:0 auto;max-width:1100px;
+ padding:1.5rem;color:#1b1b1b}
 h1{margin-bottom:.2rem} h2{margin-top:2.2rem;border-bottom:1px solid #ddd;padding-bottom:.3rem}
 .kpis{display:flex;flex-wrap:wrap;gap:.8rem;margin:1rem 0}
 .kpi{background:#f3f6f9;border-radius:8px;padding:.6rem 1rem;min-width:9rem}
@@ -24,7 +25,8 @@ th:first-child,td:first-child{text-align:left}
 .help{color:#555;font-size:.92rem}
 </style></head><body>
 <h1>Retention report</h1>
-<p class="help">{{ r.source }} · {{ r.first_day }} to {{ r.last_day }} · generated from {{ r.n_transactions }} transactions</p>
+<p class="help">{{ r.source }} · {{ r.first_day }} to {{ r.last_day }} ·
+{{ r.n_transactions }} transactions</p>
 <div class="kpis">
 {% for k, v in r.kpis %}<div class="kpi">{{ k }}<b>{{ v }}</b></div>{% endfor %}
 </div>
@@ -33,10 +35,12 @@ th:first-child,td:first-child{text-align:left}
 <h2 id="{{ s.id }}">{{ s.title }}</h2>
 {% if s.help %}<p class="help">{{ s.help }}</p>{% endif %}
 {% for n in s.notes %}<div class="note">{{ n }}</div>{% endfor %}
-{% for img in s.images %}<img alt="{{ img.alt }}" src="data:image/png;base64,{{ img.data }}">{% endfor %}
+{% for img in s.images %}
+<img alt="{{ img.alt }}" src="data:image/png;base64,{{ img.data }}">{% endfor %}
 {% for t in s.tables %}
 <table><thead><tr>{% for c in t.columns %}<th>{{ c }}</th>{% endfor %}</tr></thead>
-<tbody>{% for row in t.rows %}<tr>{% for v in row %}<td>{{ v }}</td>{% endfor %}</tr>{% endfor %}</tbody></table>
+<tbody>{% for row in t.rows %}
+<tr>{% for v in row %}<td>{{ v }}</td>{% endfor %}</tr>{% endfor %}</tbody></table>
 {% endfor %}
 {% endfor %}
 <p class="help">Files: {{ r.files | join(", ") }}</p>

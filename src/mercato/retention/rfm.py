@@ -42,7 +42,7 @@ OTHER = "Other"
 
 
 def load_segments(path: str | Path) -> list[Segment]:
-    """Segments from JSON or TOML: a list (or ``segments = [...]``) of {name, r, f, m} with [lo, hi] ranges."""
+    """Segments from JSON or TOML: a list (or ``segments = [...]``) of {name, r, f, m}, ranges [lo, hi]."""
     p = Path(path)
     try:
         text = p.read_text(encoding="utf-8")
@@ -95,7 +95,9 @@ def rfm_table(
     ref = pl.lit(end) if end is not None else pl.col("last").max()
     per = per.with_columns(recency_days=(ref - pl.col("last")).dt.total_days().cast(pl.Int64))
     per = per.with_columns(
-        r=_score(-pl.col("recency_days"), bins), f=_score(pl.col("frequency"), bins), m=_score(pl.col("monetary"), bins)
+        r=_score(-pl.col("recency_days"), bins),
+        f=_score(pl.col("frequency"), bins),
+        m=_score(pl.col("monetary"), bins),
     )
     segs = tuple(segments) if segments is not None else DEFAULT_SEGMENTS
     scale = 5 if segments is None else bins
@@ -122,7 +124,9 @@ def rfm_table(
     )
 
 
-def segment_summary(rfm: pl.DataFrame, segments: tuple[Segment, ...] | list[Segment] | None = None) -> pl.DataFrame:
+def segment_summary(
+    rfm: pl.DataFrame, segments: tuple[Segment, ...] | list[Segment] | None = None
+) -> pl.DataFrame:
     """Customers and revenue per segment (in the segments' order, empty ones included)."""
     names = [s.name for s in (segments if segments is not None else DEFAULT_SEGMENTS)] + [OTHER]
     total_c = max(rfm.height, 1)

@@ -31,7 +31,9 @@ def unit_days(unit: str | float) -> float:
         try:
             return unit_days(float(unit))
         except ValueError:
-            raise ValueError(f"unknown time unit {unit!r} (day, week, month, quarter, year or a number of days)") from None
+            raise ValueError(
+                f"unknown time unit {unit!r} (day, week, month, quarter, year or a number of days)"
+            ) from None
 
 
 def daily(frame: pl.DataFrame | pl.LazyFrame) -> pl.LazyFrame:
@@ -63,7 +65,12 @@ def daily(frame: pl.DataFrame | pl.LazyFrame) -> pl.LazyFrame:
         )
         .collect(engine="streaming")
     )
-    collision = hashed.lazy().group_by("cust").agg(ok=(pl.col("lo").min() == pl.col("hi").max())).filter(~pl.col("ok"))
+    collision = (
+        hashed.lazy()
+        .group_by("cust")
+        .agg(ok=(pl.col("lo").min() == pl.col("hi").max()))
+        .filter(~pl.col("ok"))
+    )
     if collision.collect().height == 0:
         return hashed.lazy().drop("lo", "hi")
     return (
@@ -172,8 +179,19 @@ def summarise(
         summary = summary.join(ho, on="cust", how="left").with_columns(
             pl.col("frequency_holdout").fill_null(0)
         )
-    cols = ["customer_id", "frequency", "recency", "T", "monetary_value", "first_value", "first_purchase", "last_purchase"]
+    cols = [
+        "customer_id",
+        "frequency",
+        "recency",
+        "T",
+        "monetary_value",
+        "first_value",
+        "first_purchase",
+        "last_purchase",
+    ]
     if hold is not None:
         cols += ["frequency_holdout", "monetary_holdout"]
     summary = summary.select(cols).sort("first_purchase", "customer_id")
-    return Summary(summary, time_unit=str(unit_name), unit_days=days_per, calibration_end=cal, holdout_end=hold)
+    return Summary(
+        summary, time_unit=str(unit_name), unit_days=days_per, calibration_end=cal, holdout_end=hold
+    )

@@ -38,16 +38,24 @@ def load_transactions(
     fmt = format or detect_format(src)
     if fmt == "csv":
         return load_csv(
-            src, columns=columns, date_format=date_format, minor_per_major=minor_per_major, amount_unit=amount_unit or "major"
+            src,
+            columns=columns,
+            date_format=date_format,
+            minor_per_major=minor_per_major,
+            amount_unit=amount_unit or "major",
         )
     if fmt == "shopify":
         return load_shopify(src, minor_per_major=minor_per_major)
     if fmt == "parquet":
-        return load_parquet(src, columns=columns, minor_per_major=minor_per_major, amount_unit=amount_unit or "auto")
+        return load_parquet(
+            src, columns=columns, minor_per_major=minor_per_major, amount_unit=amount_unit or "auto"
+        )
     if fmt == "sql":
         if not table:
             raise InputError("a database input needs --table NAME", source=src)
-        return load_sql(src, table, columns=columns, minor_per_major=minor_per_major, amount_unit=amount_unit or "auto")
+        return load_sql(
+            src, table, columns=columns, minor_per_major=minor_per_major, amount_unit=amount_unit or "auto"
+        )
     raise InputError(f"unknown format {fmt!r} (expected one of {', '.join(FORMATS)})", source=src)
 
 

@@ -27,12 +27,26 @@ def csv_locator(path: Path, *, separator: str = ",") -> Locator:
     return locate
 
 
+def _first_ragged_line(path: Path, separator: str) -> tuple[int, int, int] | None:
+    with path.open(newline="", encoding="utf-8", errors="replace") as fh:
+        reader = csv.reader(fh, delimiter=separator)
+        header = next(reader, [])
+        start = reader.line_num + 1
+        for row in reader:
+            if row and len(row) != len(header):
+                return start, len(row), len(header)
+            start = reader.line_num + 1
+    return None
+
+
 def read_text_table(path: Path, *, separator: str = ",") -> pl.DataFrame:
     """Every column as text; clear errors for a missing, empty or malformed file."""
     if not path.exists():
         raise InputError("no such file", source=str(path))
     if path.is_dir():
-        raise InputError("is a folder, not a CSV file (use --format parquet for a Parquet folder)", source=str(path))
+        raise InputError(
+            "is a folder, not a CSV file (use --format parquet for a Parquet folder)", source=str(path)
+        )
     raw = path.read_bytes()[:4096]
     if not raw.strip():
         raise InputError("the file is empty", source=str(path))
@@ -43,6 +57,12 @@ def read_text_table(path: Path, *, separator: str = ",") -> pl.DataFrame:
     except pl.exceptions.NoDataError as e:
         raise InputError("the file is empty", source=str(path)) from e
     except (pl.exceptions.ComputeError, pl.exceptions.ShapeError) as e:
+        ragged = _first_ragged_line(path, separator)
+        if ragged is not None:
+            line, n, expected = ragged
+            raise InputError(
+                f"{n} fields where the header has {expected}", source=str(path), line=line
+            ) from e
         first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
         raise InputError(f"not a readable CSV file: {first}", source=str(path)) from e
     frame.columns = [c.strip().lstrip("\ufeff") for c in frame.columns]

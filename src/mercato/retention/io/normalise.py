@@ -103,12 +103,18 @@ def parse_timestamps(
         raise _fail(source, locate, i, column, "empty date")
     if todo.any():
         i = int(todo.arg_true()[0])
-        hint = f"expected {date_format}" if date_format else "expected e.g. 2024-03-31, 2024-03-31T14:05:00Z or 20240331"
+        hint = (
+            f"expected {date_format}"
+            if date_format
+            else "expected e.g. 2024-03-31, 2024-03-31T14:05:00Z or 20240331"
+        )
         raise _fail(source, locate, i, column, f"cannot parse date {text[i]!r} ({hint})")
     return out
 
 
-def parse_amounts(s: pl.Series, *, source: str, column: str, locate: Locator, minor_per_major: int) -> pl.Series:
+def parse_amounts(
+    s: pl.Series, *, source: str, column: str, locate: Locator, minor_per_major: int
+) -> pl.Series:
     """Decimal text in major units (e.g. ``"12.30"``) to integer minor units."""
     text = s.str.strip_chars()
     empty = text.is_null() | (text == "")
@@ -117,7 +123,9 @@ def parse_amounts(s: pl.Series, *, source: str, column: str, locate: Locator, mi
     bad = ~text.str.contains(_AMOUNT)
     if bad.any():
         i = int(bad.arg_true()[0])
-        raise _fail(source, locate, i, column, f"cannot parse amount {text[i]!r} (expected a number like 12.30)")
+        raise _fail(
+            source, locate, i, column, f"cannot parse amount {text[i]!r} (expected a number like 12.30)"
+        )
     return (text.cast(pl.Float64) * minor_per_major).round(0).cast(pl.Int64).alias(column)
 
 
@@ -133,8 +141,9 @@ def check_columns(present: list[str], columns: Columns, source: str) -> None:
     missing = [c for c in columns.names().values() if c not in present]
     if missing:
         names = ", ".join(repr(c) for c in missing)
+        found = ", ".join(present) or "none"
         raise InputError(
-            f"missing column{'s' if len(missing) > 1 else ''} {names} (found: {', '.join(present) or 'none'}); "
+            f"missing column{'s' if len(missing) > 1 else ''} {names} (found: {found}); "
             "name them with --customer-column, --timestamp-column, --amount-column",
             source=source,
         )
@@ -165,14 +174,20 @@ def from_frame(
     cid = parse_ids(frame[names["customer_id"]], source=source, column=names["customer_id"], locate=locate)
     ts_col = frame[names["timestamp"]]
     if ts_col.dtype == pl.Utf8:
-        ts = parse_timestamps(ts_col, source=source, column=names["timestamp"], locate=locate, date_format=date_format)
+        ts = parse_timestamps(
+            ts_col, source=source, column=names["timestamp"], locate=locate, date_format=date_format
+        )
     elif ts_col.dtype == pl.Date:
         ts = ts_col.cast(pl.Datetime("us")).dt.replace_time_zone("UTC")
     elif isinstance(ts_col.dtype, pl.Datetime):
         ts = ts_col.dt.cast_time_unit("us")
         ts = ts.dt.convert_time_zone("UTC") if ts_col.dtype.time_zone else ts.dt.replace_time_zone("UTC")
     else:
-        raise InputError(f"dates must be text, dates or timestamps, not {ts_col.dtype}", source=source, column=names["timestamp"])
+        raise InputError(
+            f"dates must be text, dates or timestamps, not {ts_col.dtype}",
+            source=source,
+            column=names["timestamp"],
+        )
     if ts.null_count():
         raise _fail(source, locate, int(ts.is_null().arg_true()[0]), names["timestamp"], "empty date")
     amt_col = frame[names["amount"]]
@@ -181,7 +196,9 @@ def from_frame(
         if amount_unit == "minor":
             amt = parse_amounts(amt_col, source=source, column=col, locate=locate, minor_per_major=1)
         else:
-            amt = parse_amounts(amt_col, source=source, column=col, locate=locate, minor_per_major=minor_per_major)
+            amt = parse_amounts(
+                amt_col, source=source, column=col, locate=locate, minor_per_major=minor_per_major
+            )
     elif amt_col.dtype.is_numeric():
         if amt_col.null_count():
             raise _fail(source, locate, int(amt_col.is_null().arg_true()[0]), col, "empty amount")

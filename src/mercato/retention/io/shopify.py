@@ -26,7 +26,8 @@ def load_shopify(path: str | Path, *, minor_per_major: int = 100) -> Transaction
     missing = [c for c in REQUIRED if c not in frame.columns]
     if missing:
         raise InputError(
-            f"not a Shopify orders export: missing column(s) {', '.join(repr(c) for c in missing)}", source=source
+            f"not a Shopify orders export: missing column(s) {', '.join(repr(c) for c in missing)}",
+            source=source,
         )
     if frame.height == 0:
         raise InputError("no transactions: the file has a header but no rows", source=source)
@@ -45,7 +46,11 @@ def load_shopify(path: str | Path, *, minor_per_major: int = 100) -> Transaction
         orders = frame.select(keep)
     notes: list[str] = []
     n_orders = orders.height
-    status = pl.col("Financial Status").str.to_lowercase().str.strip_chars() if "Financial Status" in optional else None
+    status = (
+        pl.col("Financial Status").str.to_lowercase().str.strip_chars()
+        if "Financial Status" in optional
+        else None
+    )
     if status is not None:
         refunded = orders.filter(status.is_in(EXCLUDED_STATUS)).height
         orders = orders.filter(~status.is_in(EXCLUDED_STATUS).fill_null(False))
@@ -62,16 +67,22 @@ def load_shopify(path: str | Path, *, minor_per_major: int = 100) -> Transaction
     if no_email:
         notes.append(f"{no_email} orders without a customer e-mail skipped")
     if orders.height == 0:
-        raise InputError(f"no usable orders among {n_orders} (all refunded, cancelled or without e-mail)", source=source)
+        raise InputError(
+            f"no usable orders among {n_orders} (all refunded, cancelled or without e-mail)", source=source
+        )
     rows = orders["_row"]
 
     def order_locate(i: int) -> tuple[int, str]:
         return locate(int(rows[i]))
 
     if "Refunded Amount" in optional:
-        total = parse_amounts(orders["Total"], source=source, column="Total", locate=order_locate, minor_per_major=1)
+        total = parse_amounts(
+            orders["Total"], source=source, column="Total", locate=order_locate, minor_per_major=1
+        )
         refunded_amt = orders["Refunded Amount"].fill_null("0").str.strip_chars().replace("", "0")
-        ref = parse_amounts(refunded_amt, source=source, column="Refunded Amount", locate=order_locate, minor_per_major=1)
+        ref = parse_amounts(
+            refunded_amt, source=source, column="Refunded Amount", locate=order_locate, minor_per_major=1
+        )
         orders = orders.with_columns(Total=(total - ref).cast(pl.Utf8))
     tx = from_frame(
         orders.select("Email", "Created at", "Total"),

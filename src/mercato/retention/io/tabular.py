@@ -33,9 +33,11 @@ def load_parquet(
         present = lazy.collect_schema().names()
         check_columns(present, columns, source)
         frame = lazy.select(list(columns.names().values())).collect()
-    except (pl.exceptions.ComputeError, OSError) as e:
+    except (pl.exceptions.PolarsError, OSError) as e:
         raise InputError(f"not a readable Parquet input: {str(e).splitlines()[0]}", source=source) from e
-    return from_frame(frame, columns=columns, source=source, minor_per_major=minor_per_major, amount_unit=amount_unit)
+    return from_frame(
+        frame, columns=columns, source=source, minor_per_major=minor_per_major, amount_unit=amount_unit
+    )
 
 
 def load_sql(
@@ -79,7 +81,9 @@ def load_sql(
         raise InputError(f"cannot read the table: {str(e).splitlines()[0]}", source=source) from e
     finally:
         engine.dispose()
-    return from_frame(frame, columns=columns, source=source, minor_per_major=minor_per_major, amount_unit=amount_unit)
+    return from_frame(
+        frame, columns=columns, source=source, minor_per_major=minor_per_major, amount_unit=amount_unit
+    )
 
 
 def _redact(url: str) -> str:

@@ -11,4 +11,14 @@ from mercato.retention.models.pnbd import ParetoNBD
 
 MODELS: dict[str, type[CustomerModel]] = {"bgnbd": BGNBD, "mbgnbd": MBGNBD, "pnbd": ParetoNBD}
 
-__all__ = ["BGNBD", "MBGNBD", "MODELS", "CustomerModel", "FitResult", "GammaGamma", "Grouped", "ParetoNBD", "group_rows"]
+__all__ = [
+    "BGNBD",
+    "MBGNBD",
+    "MODELS",
+    "CustomerModel",
+    "FitResult",
+    "GammaGamma",
+    "Grouped",
+    "ParetoNBD",
+    "group_rows",
+]

@@ -95,7 +95,9 @@ def fit(x: Array, t_x: Array, T: Array, *, k: int, model: str) -> FitResult:
     # Start from moment-like guesses: rate ~ repeat purchases per unit time.
     rate = max(float(np.sum(x) / max(np.sum(T), 1e-9)), 1e-6)
     start = np.log(np.array([1.0, 1.0 / rate, 1.0, 3.0]))
-    return maximise(f, start, NAMES, model=model, n_customers=len(x), n_distinct=len(g.weight), started=started)
+    return maximise(
+        f, start, NAMES, model=model, n_customers=len(x), n_distinct=len(g.weight), started=started
+    )
 
 
 def log_likelihood(params: Mapping[str, float], x: Array, t_x: Array, T: Array, *, k: int) -> Array:
@@ -115,8 +117,10 @@ def p_alive(params: Mapping[str, float], x: Array, t_x: Array, T: Array, *, k: i
     r, alpha, a, b = (params[n] for n in NAMES)
     x, t_x, T = (np.asarray(v, dtype=np.float64) for v in (x, t_x, T))
     has2 = (x + k) > 0
-    log_ratio = np.log(a) - np.log(np.where(has2, b + x + k - 1, 1.0)) + (r + x) * (
-        np.log(alpha + T) - np.log(alpha + t_x)
+    log_ratio = (
+        np.log(a)
+        - np.log(np.where(has2, b + x + k - 1, 1.0))
+        + (r + x) * (np.log(alpha + T) - np.log(alpha + t_x))
     )
     return np.where(has2, 1.0 / (1.0 + np.exp(np.minimum(log_ratio, 700.0))), 1.0)
 
@@ -131,7 +135,11 @@ def alive_expected(params: Mapping[str, float], x: Array, T: Array, t: float | A
     # Euler's transformation keeps the series well inside its convergence region for z near 1:
     # (1-z)^(r+x) 2F1(r+x, b+x+k; c; z) = (1-z)^(c-b-x-k) 2F1(c-r-x, a-1; c; z), and c-b-x-k = a-1.
     h = np.power(1.0 - z, a - 1.0) * hyp2f1(c - r - x, a - 1.0, c, z)
-    return np.asarray((c / (a - 1.0)) * (1.0 - h)) if abs(a - 1.0) > 1e-9 else _alive_expected_a1(params, x, T, t, k)
+    return (
+        np.asarray((c / (a - 1.0)) * (1.0 - h))
+        if abs(a - 1.0) > 1e-9
+        else _alive_expected_a1(params, x, T, t, k)
+    )
 
 
 def _alive_expected_a1(params: Mapping[str, float], x: Array, T: Array, t: Array, k: int) -> Array:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -66,10 +67,12 @@ def group_rows(*columns: NDArray[np.float64] | Sequence[float], weights: Array |
         index.append((rest % size).astype(np.intp))
         rest = rest // size
     index.reverse()
+    weight: Array
     if weights is None:
         weight = counts.astype(np.float64)
     else:
-        weight = np.bincount(inverse.ravel(), weights=np.asarray(weights, dtype=np.float64), minlength=len(ukey))
+        w = np.asarray(weights, dtype=np.float64)
+        weight = np.bincount(inverse.ravel(), weights=w, minlength=len(ukey)).astype(np.float64)
     return Grouped(tuple(uniques), tuple(index), weight, inverse.astype(np.intp).ravel())
 
 
@@ -147,10 +150,13 @@ def maximise(
     edge = np.abs(theta) >= LOG_BOUND - 1e-3
     if np.any(edge):
         which = ", ".join(
-            f"{n} ({'towards 0' if t < 0 else 'towards infinity'})" for n, t, e in zip(names, theta, edge, strict=True) if e
+            f"{n} ({'towards 0' if t < 0 else 'towards infinity'})"
+            for n, t, e in zip(names, theta, edge, strict=True)
+            if e
         )
         raise NotIdentifiableError(
-            f"the data cannot identify the {model} model: the maximum likelihood runs off to the edge for {which}"
+            f"the data cannot identify the {model} model: the maximum likelihood "
+            f"runs off to the edge for {which}"
         )
     if best.fun >= 1e299:
         raise RetentionError(f"{model}: the log-likelihood could not be evaluated at any starting point")
@@ -202,7 +208,9 @@ def check_arrays(x: Array, t_x: Array, T: Array) -> None:
     bad |= (x < 0) | (t_x < 0) | (t_x > T + 1e-9) | ((x == 0) & (t_x != 0)) | (np.round(x) != x)
     if np.any(bad):
         i = int(np.argmax(bad))
-        raise ValueError(f"row {i}: invalid summary x={x[i]}, t_x={t_x[i]}, T={T[i]} (need 0 <= t_x <= T, t_x=0 when x=0)")
+        raise ValueError(
+            f"row {i}: invalid summary x={x[i]}, t_x={t_x[i]}, T={T[i]} (need 0 <= t_x <= T, t_x=0 when x=0)"
+        )
 
 
 def require_repeat_buyers(x: Array, model: str) -> None:
@@ -218,6 +226,6 @@ def require_repeat_buyers(x: Array, model: str) -> None:
         )
 
 
-def dot(a: Array, b: Array) -> float:
+def dot(a: NDArray[Any], b: NDArray[Any]) -> float:
     """Inner product without BLAS: BLAS threads contend badly on a busy small machine."""
     return float(np.einsum("i,i->", a, b))

@@ -77,7 +77,9 @@ class GammaGamma:
 
         mean = float(np.average(zs, weights=wt))
         start = np.log(np.array([1.0, 2.0, mean]))
-        result = maximise(f, start, NAMES, model="Gamma-Gamma", n_customers=len(x), n_distinct=len(wt), started=started)
+        result = maximise(
+            f, start, NAMES, model="Gamma-Gamma", n_customers=len(x), n_distinct=len(wt), started=started
+        )
         return cls(result.params, result)
 
     def log_likelihood(self, x: Array, zbar: Array) -> Array:

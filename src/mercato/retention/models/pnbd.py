@@ -117,7 +117,13 @@ class ParetoNBD(CustomerModel):
         rate = max(float(np.sum(x) / max(np.sum(T), 1e-9)), 1e-6)
         start = np.log(np.array([1.0, 1.0 / rate, 1.0, float(np.mean(T))]))
         result = maximise(
-            _objective(g), start, NAMES, model=cls.name, n_customers=len(x), n_distinct=len(g.weight), started=started
+            _objective(g),
+            start,
+            NAMES,
+            model=cls.name,
+            n_customers=len(x),
+            n_distinct=len(g.weight),
+            started=started,
         )
         return cls(result.params, result)
 

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
-from mercato.retention.plots.descriptive import cohort_heatmap, cumulative_revenue, retention_curves, rfm_segments
+from mercato.retention.plots.descriptive import (
+    cohort_heatmap,
+    cumulative_revenue,
+    retention_curves,
+    rfm_segments,
+)
 from mercato.retention.plots.models import (
     calibration_holdout,
     frequency_recency_matrix,

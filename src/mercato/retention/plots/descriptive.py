@@ -31,7 +31,15 @@ def cohort_heatmap(table: pl.DataFrame, *, period: str = "month", max_cohorts: i
             for j in range(n_cols):
                 if np.isfinite(z[i, j]):
                     v = z[i, j]
-                    ax.text(j, i, f"{100 * v:.0f}", ha="center", va="center", fontsize=7, color="white" if v > vmax * 0.6 else "black")
+                    ax.text(
+                        j,
+                        i,
+                        f"{100 * v:.0f}",
+                        ha="center",
+                        va="center",
+                        fontsize=7,
+                        color="white" if v > vmax * 0.6 else "black",
+                    )
     labels = [f"{_label(c, period)} ({n})" for c, n in zip(wide["cohort"], wide["customers"], strict=True)]
     ax.set_yticks(range(n_rows), labels, fontsize=8)
     ax.set_xticks(range(n_cols), cols, fontsize=8)
@@ -51,7 +59,14 @@ def retention_curves(table: pl.DataFrame, *, period: str = "month", max_lines: i
     cmap = __import__("matplotlib").colormaps["viridis"]
     for i, c in enumerate(cohorts):
         sub = table.filter((pl.col("cohort") == c) & (pl.col("period") > 0))
-        ax.plot(sub["period"], sub["share_active"], color=cmap(i / max(len(cohorts) - 1, 1)), lw=1, alpha=0.8, label=_label(c, period))
+        ax.plot(
+            sub["period"],
+            sub["share_active"],
+            color=cmap(i / max(len(cohorts) - 1, 1)),
+            lw=1,
+            alpha=0.8,
+            label=_label(c, period),
+        )
     curve = retention_curve(table).filter(pl.col("period") > 0)
     ax.plot(curve["period"], curve["share_active"], color="black", lw=2.5, label="all cohorts")
     ax.set_xlabel(f"{period}s since first purchase")
@@ -62,7 +77,9 @@ def retention_curves(table: pl.DataFrame, *, period: str = "month", max_lines: i
     return png(fig)
 
 
-def cumulative_revenue(table: pl.DataFrame, *, period: str = "month", max_lines: int = 12, currency: str = "") -> bytes:
+def cumulative_revenue(
+    table: pl.DataFrame, *, period: str = "month", max_lines: int = 12, currency: str = ""
+) -> bytes:
     """Cumulative revenue per acquired customer, by cohort."""
     if table.height == 0:
         return empty("No cohorts: no purchases in the data")
@@ -71,7 +88,13 @@ def cumulative_revenue(table: pl.DataFrame, *, period: str = "month", max_lines:
     cmap = __import__("matplotlib").colormaps["viridis"]
     for i, c in enumerate(cohorts):
         sub = table.filter(pl.col("cohort") == c)
-        ax.plot(sub["period"], sub["cumulative_revenue_per_customer"], color=cmap(i / max(len(cohorts) - 1, 1)), lw=1.5, label=_label(c, period))
+        ax.plot(
+            sub["period"],
+            sub["cumulative_revenue_per_customer"],
+            color=cmap(i / max(len(cohorts) - 1, 1)),
+            lw=1.5,
+            label=_label(c, period),
+        )
     ax.set_xlabel(f"{period}s since first purchase")
     ax.set_ylabel(f"cumulative revenue per customer {currency}".strip())
     ax.set_title("Cumulative revenue per acquired customer, by cohort")
@@ -90,7 +113,10 @@ def rfm_segments(summary: pl.DataFrame) -> bytes:
     ax1, ax2 = fig.subplots(1, 2, sharey=True)
     y = np.arange(summary.height)
     names = summary["segment"].to_list()
-    for ax, col, title in ((ax1, "share_customers", "share of customers"), (ax2, "share_revenue", "share of revenue")):
+    for ax, col, title in (
+        (ax1, "share_customers", "share of customers"),
+        (ax2, "share_revenue", "share of revenue"),
+    ):
         vals = summary[col].to_numpy() * 100
         ax.barh(y, vals, color=ACTUAL)
         for yi, v in zip(y, vals, strict=True):

@@ -19,7 +19,9 @@ def _matrix(z: np.ndarray, max_x: int, T: float, title: str, label: str, unit: s
     return png(fig)
 
 
-def frequency_recency_matrix(model: CustomerModel, *, T: float, horizon: float, max_x: int = 20, unit: str = "week") -> bytes:
+def frequency_recency_matrix(
+    model: CustomerModel, *, T: float, horizon: float, max_x: int = 20, unit: str = "week"
+) -> bytes:
     """Expected purchases in the next ``horizon`` periods for every (frequency, recency) of a customer
     observed for T periods."""
     xs = np.arange(max_x + 1, dtype=np.float64)
@@ -27,7 +29,15 @@ def frequency_recency_matrix(model: CustomerModel, *, T: float, horizon: float, 
     X, TX = np.meshgrid(xs, ts, indexing="ij")
     TX = np.where(X == 0, 0.0, TX)
     z = model.expected_purchases(X.ravel(), TX.ravel(), np.full(X.size, T), horizon).reshape(X.shape)
-    return _matrix(z, max_x, T, f"Expected purchases in the next {horizon:.0f} {unit}s", "expected purchases", unit, "viridis")
+    return _matrix(
+        z,
+        max_x,
+        T,
+        f"Expected purchases in the next {horizon:.0f} {unit}s",
+        "expected purchases",
+        unit,
+        "viridis",
+    )
 
 
 def p_alive_matrix(model: CustomerModel, *, T: float, max_x: int = 20, unit: str = "week") -> bytes:
@@ -40,7 +50,9 @@ def p_alive_matrix(model: CustomerModel, *, T: float, max_x: int = 20, unit: str
     return _matrix(z, max_x, T, "Probability the customer is still active", "P(alive)", unit, "RdYlGn")
 
 
-def calibration_holdout(by_frequency: pl.DataFrame, *, unit: str = "week", holdout_length: float | None = None) -> bytes:
+def calibration_holdout(
+    by_frequency: pl.DataFrame, *, unit: str = "week", holdout_length: float | None = None
+) -> bytes:
     """Mean holdout purchases by calibration frequency: actual and predicted."""
     fig, ax = figure()
     x = by_frequency["calibration_frequency"].to_numpy()
@@ -64,8 +76,15 @@ def tracking(table: pl.DataFrame, *, calibration_end: object | None = None) -> b
     ax.plot(table["date"].to_list(), table["actual"], color=ACTUAL, label="actual")
     ax.plot(table["date"].to_list(), table["predicted"], "--", color=MODEL, label="model")
     if calibration_end is not None:
-        ax.axvline(calibration_end, color="grey", ls=":", lw=1)  # type: ignore[arg-type]
-        ax.text(calibration_end, ax.get_ylim()[1] * 0.95, " end of calibration", color="grey", fontsize=8, va="top")  # type: ignore[arg-type]
+        ax.axvline(calibration_end, color="grey", ls=":", lw=1)
+        ax.text(
+            calibration_end,
+            ax.get_ylim()[1] * 0.95,
+            " end of calibration",
+            color="grey",
+            fontsize=8,
+            va="top",
+        )
     ax.set_ylabel("cumulative repeat purchases")
     ax.set_title("Tracking: cumulative repeat purchases")
     ax.legend(frameon=False)
