@@ -1,0 +1,176 @@
+"""Checkout: quotes at select/init, and confirm — the one transaction that makes an order.
+
+:func:`confirm` does, in ONE transaction (all or nothing):
+
+1. claim the idempotency key (bap_id, transaction_id) — a second confirm of the same transaction
+   gets the stored answer of the first, never a second order;
+2. lock the stock rows of the basket's items in (item_id, location_id) order;
+3. build a fresh quote from the locked stock and re-check the buyer's quote against it
+   (``QuoteChanged`` with the fresh quote if a price changed, ``InsufficientStock`` naming the quantity
+   left if stock ran out — nothing is stored in either case);
+4. reserve every line (the domain allocates over locations), insert the order, its lines and
+   allocations, the ledger entries and the new stock levels;
+5. build the ``on_confirm`` callback (``respond``, pure and fast) and put it in the outbox.
+
+Nothing slow happens inside: signing and sending the callback is the outbox worker's job.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from mercato.seller.domain import (
+    Catalog,
+    FulfillmentType,
+    GeoPoint,
+    InvalidInput,
+    LineRequest,
+    Offer,
+    Order,
+    PaymentType,
+    Quote,
+    StockBook,
+)
+from mercato.seller.domain.orders import create_order
+from mercato.seller.domain.quotes import build_quote
+
+from . import orders
+from .callbacks import Callback, send_later
+from .catalog import delivery_policy, load_for
+from .codec import quote_json, quote_of
+from .stock import lock_items, write_back
+from .tables import IdempotencyRow, QuoteRow
+from .txn import Store, check_now
+
+
+@dataclass(frozen=True)
+class Basket:
+    """What a buyer asks a price for (select / init / confirm)."""
+
+    provider_id: str
+    lines: Sequence[LineRequest]
+    fulfillment: FulfillmentType = FulfillmentType.DELIVERY
+    city: str | None = None
+    point: GeoPoint | None = None
+    offers: Sequence[Offer] = ()
+
+
+@dataclass(frozen=True)
+class ConfirmRequest:
+    bap_id: str
+    transaction_id: str
+    basket: Basket
+    payment_type: PaymentType = PaymentType.ON_ORDER
+    buyer_id: str | None = None
+    bap_uri: str | None = None
+    # The quote the buyer holds. None: the one stored at select/init for this transaction, if any.
+    earlier: Quote | None = None
+    details: Mapping[str, Any] = field(default_factory=dict)  # billing, address, payment terms
+
+
+@dataclass(frozen=True)
+class Confirmed:
+    order_id: str
+    response: bytes  # the stored on_confirm body: the same bytes for every repeat of this confirm
+    replayed: bool  # True: this (bap_id, transaction_id) was confirmed before; nothing new was done
+    order: Order | None = None  # the order just made (None on a replay: read it with orders.get)
+
+
+def _fresh(s: Session, basket: Basket, *, lock: bool) -> tuple[Quote, Catalog, StockBook]:
+    if not basket.lines:
+        raise InvalidInput("a quote needs at least one item")
+    ids = [ln.item_id for ln in basket.lines]
+    catalog = load_for(s, basket.provider_id, ids)
+    book = lock_items(s, ids, lock=lock)
+    q = build_quote(catalog, book, basket.provider_id, list(basket.lines), basket.fulfillment,
+                    delivery_policy(s, basket.provider_id), list(basket.offers), basket.city,
+                    basket.point)  # fmt: skip
+    return q, catalog, book
+
+
+def quote(store: Store, basket: Basket) -> Quote:
+    """A fresh quote with per-line availability (for ``on_select``); reserves nothing."""
+    with store.read() as s:
+        return _fresh(s, basket, lock=False)[0]
+
+
+def save_quote(store: Store, bap_id: str, transaction_id: str, q: Quote, stage: str, now: datetime,
+               details: Mapping[str, Any] | None = None) -> None:  # fmt: skip
+    """Remember the quote sent at ``select`` or ``init`` (and the init details) for confirm."""
+    check_now(now)
+    if stage not in ("select", "init"):
+        raise InvalidInput(f"quote stage must be select or init, got {stage!r}")
+    with store.write() as s:
+        row = s.get(QuoteRow, (bap_id, transaction_id)) or QuoteRow(
+            bap_id=bap_id, transaction_id=transaction_id
+        )
+        row.provider_id, row.stage, row.quote = q.provider_id, stage, quote_json(q)
+        row.details = dict(details or {}) if details is not None or row.details is None else row.details
+        row.updated_at = now
+        s.add(row)
+
+
+def stored_quote(store: Store, bap_id: str, transaction_id: str) -> tuple[Quote, dict[str, Any]] | None:
+    with store.read() as s:
+        row = s.get(QuoteRow, (bap_id, transaction_id))
+        return None if row is None else (quote_of(row.quote), dict(row.details))
+
+
+def stored_answer(store: Store, bap_id: str, transaction_id: str) -> Confirmed | None:
+    """The answer of an earlier successful confirm of this transaction, if there was one."""
+    with store.read() as s:
+        row = s.get(IdempotencyRow, (bap_id, transaction_id))
+        if row is None or row.order_id is None or row.response is None:
+            return None
+        return Confirmed(row.order_id, row.response, True)
+
+
+def confirm(store: Store, req: ConfirmRequest, *, order_id: str, now: datetime,
+            respond: Callable[[Order], Callback]) -> Confirmed:  # fmt: skip
+    """Confirm a basket: one order and its on_confirm in the outbox, or an error and nothing stored.
+
+    Raises ``UnknownEntity`` / ``InvalidInput`` / ``InvalidQuantity`` / ``FulfillmentUnavailable`` for a
+    bad basket, ``QuoteChanged`` (carrying the fresh quote) for a stale price, and ``InsufficientStock``
+    (with the quantity left per item) when the stock is gone."""
+    check_now(now)
+    if not req.bap_id or not req.transaction_id:
+        raise InvalidInput("bap_id and transaction_id are required")
+    earlier_answer = stored_answer(store, req.bap_id, req.transaction_id)
+    if earlier_answer is not None:
+        return earlier_answer
+    try:
+        with store.write() as s:
+            known = s.get(IdempotencyRow, (req.bap_id, req.transaction_id))
+            if known is not None and known.order_id is not None and known.response is not None:
+                return Confirmed(known.order_id, known.response, True)
+            key = IdempotencyRow(bap_id=req.bap_id, transaction_id=req.transaction_id, created_at=now)
+            s.add(key)
+            s.flush()  # PostgreSQL: a concurrent confirm of the same key waits here, then fails
+            earlier, details = req.earlier, dict(req.details)
+            if earlier is None:
+                stored = s.get(QuoteRow, (req.bap_id, req.transaction_id))
+                if stored is not None and stored.provider_id == req.basket.provider_id:
+                    earlier = quote_of(stored.quote)
+                    details = details or dict(stored.details)
+            fresh, catalog, book = _fresh(s, req.basket, lock=True)
+            order, event = create_order(catalog, book, order_id, fresh, now, earlier, req.payment_type,
+                                        buyer_id=req.buyer_id)  # fmt: skip
+            orders.insert(
+                s, order, orders.OrderRef(req.bap_id, req.transaction_id, req.bap_uri), details, now
+            )
+            write_back(s, book, event.stock)
+            callback = respond(order)
+            send_later(s, callback)
+            key.order_id, key.response = order.id, callback.body
+            return Confirmed(order.id, callback.body, False, order)
+    except IntegrityError:
+        again = stored_answer(store, req.bap_id, req.transaction_id)
+        if again is None:
+            raise
+        return again

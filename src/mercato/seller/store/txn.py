@@ -1,0 +1,51 @@
+"""One write transaction, the same way on SQLite and PostgreSQL.
+
+SQLite: ``BEGIN IMMEDIATE`` takes the database's single write lock at the start, so writers run one
+after another and a read-then-write can never interleave with another writer (WAL lets readers go on).
+PostgreSQL: a normal READ COMMITTED transaction; the hot rows are locked explicitly with
+``SELECT ... FOR UPDATE`` in a fixed order (see :mod:`mercato.seller.store.stock`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime
+
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from mercato.db import session_factory
+from mercato.seller.domain import InvalidInput
+
+
+class Store:
+    """The seller node's database: an engine and its session factory."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self.sessions: sessionmaker[Session] = session_factory(engine)
+        self.sqlite = engine.dialect.name == "sqlite"
+
+    @contextmanager
+    def write(self) -> Iterator[Session]:
+        """A session in one write transaction: committed on success, rolled back on any error."""
+        with self.sessions() as session:
+            if self.sqlite:
+                session.connection().exec_driver_sql("BEGIN IMMEDIATE")
+            try:
+                yield session
+                session.commit()
+            except BaseException:
+                session.rollback()
+                raise
+
+    @contextmanager
+    def read(self) -> Iterator[Session]:
+        with self.sessions() as session:
+            yield session
+
+
+def check_now(now: datetime) -> None:
+    if now.tzinfo is None or now.utcoffset() is None:
+        raise InvalidInput("times must be timezone-aware (UTC)")
