@@ -17,6 +17,7 @@ import asyncio
 import collections
 import os
 import sys
+import threading
 import time
 import uuid
 from datetime import UTC, datetime
@@ -87,6 +88,7 @@ def run_server(args: argparse.Namespace) -> int:
     import uvicorn
     from starlette.applications import Starlette
 
+    from mercato.transport.http import server_config, tune_gc
     from mercato.transport.lookup import LookupCache, StaticKeySource, SubscriberKey
     from mercato.transport.server import BecknReceiver, Inbound
 
@@ -105,16 +107,29 @@ def run_server(args: argparse.Namespace) -> int:
 
         profiler = Profiler(async_mode="disabled")
         profiler.start()
-    uvicorn.run(
-        app,
-        host="127.0.0.1",
-        port=args.port,
-        loop="uvloop",
-        http="httptools",
-        log_level="warning",
-        access_log=False,
-        lifespan="off",
-    )
+    if args.plain_uvicorn:
+        config = uvicorn.Config(
+            app,
+            host="127.0.0.1",
+            port=args.port,
+            loop="uvloop",
+            http="httptools",
+            log_level="warning",
+            access_log=False,
+            lifespan="off",
+        )
+    else:
+        config = server_config(app, host="127.0.0.1", port=args.port, lifespan="off")
+    server = uvicorn.Server(config)
+
+    def stop_when_stdin_closes() -> None:  # the parent closes our stdin to stop us gracefully
+        sys.stdin.read()
+        server.should_exit = True
+
+    threading.Thread(target=stop_when_stdin_closes, daemon=True).start()
+    if not args.no_gc_tuning:
+        tune_gc()
+    server.run()
     if args.profile:
         profiler.stop()
         with open(args.profile, "w", encoding="utf-8") as f:
@@ -225,6 +240,18 @@ async def load_httpx(args: argparse.Namespace, requests: list[bytes]) -> dict[st
     }
 
 
+def process_cpu_s(pid: int | None) -> float | None:
+    """User + system CPU seconds used so far by process ``pid`` (Linux /proc), or None."""
+    if not pid:
+        return None
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def run_load(args: argparse.Namespace) -> int:
     t0 = time.perf_counter()
     requests = presign(args)
@@ -239,7 +266,10 @@ def run_load(args: argparse.Namespace) -> int:
         warm = argparse.Namespace(**{**vars(args), "concurrency": min(8, args.concurrency)})
         runner(load_raw(warm, requests[: args.warmup]))
         requests = requests[args.warmup :]
+    cpu0 = process_cpu_s(args.server_pid)
     result = runner(load_raw(args, requests) if args.client == "raw" else load_httpx(args, requests))
+    cpu1 = process_cpu_s(args.server_pid)
+    result["server_cpu_s"] = None if cpu0 is None or cpu1 is None else cpu1 - cpu0
     result["presign_s"] = presign_s
     sys.stdout.write(orjson.dumps(result).decode() + "\n")
     return 0
@@ -254,6 +284,8 @@ def main(argv: list[str]) -> int:
     s.add_argument("--ukid", required=True)
     s.add_argument("--public-key", required=True)
     s.add_argument("--raw-asgi", action="store_true")
+    s.add_argument("--plain-uvicorn", action="store_true", help="uvicorn's own httptools protocol")
+    s.add_argument("--no-gc-tuning", action="store_true", help="leave CPython's collector as it is")
     s.add_argument("--profile", default=None, help="write a pyinstrument profile to this file")
     ld = sub.add_parser("load")
     ld.add_argument("--port", type=int, required=True)
@@ -263,6 +295,7 @@ def main(argv: list[str]) -> int:
     ld.add_argument("--concurrency", type=int, default=64)
     ld.add_argument("--warmup", type=int, default=0)
     ld.add_argument("--client", choices=["raw", "httpx"], default="raw")
+    ld.add_argument("--server-pid", type=int, default=None, help="measure this process's CPU time")
     args = p.parse_args(argv)
     return run_server(args) if args.cmd == "server" else run_load(args)
 

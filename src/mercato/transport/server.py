@@ -32,6 +32,8 @@ import logging
 import time
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
+from datetime import datetime
+from functools import lru_cache
 from typing import Any
 
 from mercato.protocol.actions import ALL_ACTIONS, is_callback
@@ -328,14 +330,14 @@ class BecknReceiver:
 
     def _expiry(self, ctx: Any, now: float) -> float:
         try:
-            sent = parse_rfc3339(str(ctx.timestamp)).timestamp()
+            sent = _timestamp(str(ctx.timestamp))
         except ValueError:
             raise Rejected(
                 400, Code.BAD_REQUEST, "context.timestamp is not RFC 3339", "bad_timestamp"
             ) from None
         ttl_text = getattr(ctx, "ttl", None)
         try:
-            ttl = self.default_ttl_s if not ttl_text else parse_ttl(str(ttl_text))
+            ttl = self.default_ttl_s if not ttl_text else _ttl_seconds(str(ttl_text))
         except (ValueError, ProtocolError):
             raise Rejected(
                 400, Code.BAD_REQUEST, "context.ttl is not an ISO 8601 duration", "bad_ttl"
@@ -365,6 +367,24 @@ class BecknReceiver:
             headers = (_JSON, self._www_auth)
         err = ProtocolError(exc.code, exc.message, path=exc.path, http_status=exc.status)
         return Reply(exc.status, nack_body(err), headers)
+
+
+@lru_cache(maxsize=256)
+def _ttl_seconds(ttl: str) -> float:
+    """``context.ttl`` in seconds (peers use a handful of values: cached)."""
+    return parse_ttl(ttl)
+
+
+def _timestamp(text: str) -> float:
+    """Unix time of an RFC 3339 timestamp (already checked by the model: the fast path suffices
+    except for more than six fractional digits)."""
+    try:
+        when = datetime.fromisoformat(text)
+    except ValueError:
+        when = parse_rfc3339(text)
+    if when.tzinfo is None:
+        raise ValueError("timestamp without a time zone")
+    return when.timestamp()
 
 
 def _unknown_action(action: str) -> Rejected:
