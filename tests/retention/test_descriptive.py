@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 
 import polars as pl
@@ -11,7 +12,7 @@ from mercato.retention.cohorts import cohort_table, retention_curve, retention_m
 from mercato.retention.errors import InputError
 from mercato.retention.io import from_frame
 from mercato.retention.rfm import DEFAULT_SEGMENTS, load_segments, rfm_table, segment_summary
-from mercato.retention.summary import daily, summarise, unit_days
+from mercato.retention.summary import summarise, unit_days
 
 
 def tx(rows: list[tuple[str, str, str]]) -> pl.DataFrame:
@@ -71,11 +72,23 @@ def test_only_refunds_is_a_clear_error() -> None:
         summarise(tx([("a", "2024-01-01", "-5")]))
 
 
-def test_daily_table_is_reused_and_hash_keys_are_unique() -> None:
-    d = daily(tx(ROWS)).collect()
-    assert d.height == 7
-    assert d.group_by("cust").agg(pl.col("customer_id").n_unique()).get_column("customer_id").max() == 1
-    assert daily(d).collect().height == 7
+def test_customer_days_partitioned_and_exact_paths_agree(monkeypatch: pytest.MonkeyPatch) -> None:
+    from mercato.retention import days as days_mod
+
+    one = days_mod.days(tx(ROWS))
+    assert one.height == 7 and days_mod.days(one) is one
+    assert sorted(one.names["customer_id"]) == ["a", "b", "c"]
+    monkeypatch.setattr(days_mod, "PARTITION_ROWS", 2)  # force several partitions
+    parts = days_mod.days(tx(ROWS))
+    exact = days_mod._exact(tx(ROWS).lazy(), pl.col("timestamp").dt.date())
+
+    def canon(d: days_mod.Days) -> list[tuple[object, ...]]:
+        t = d.table.join(d.names, on="cust").drop("cust")
+        return sorted(t.select("customer_id", "day", "value", "orders", "purchase").rows())
+
+    assert canon(parts) == canon(one) == canon(exact)
+    assert canon(one)[0] == ("a", dt.date(2024, 1, 1), 1500, 2, True)
+    assert ("a", dt.date(2024, 1, 20), -2000, 0, False) in canon(one)
 
 
 def test_cohorts_by_month() -> None:
@@ -139,3 +152,13 @@ def test_custom_segments_from_files(tmp_path: Path) -> None:
     (tmp_path / "bad.json").write_text('[{"name": "x", "r": [4, 2]}]')
     with pytest.raises(InputError, match="segment 1"):
         load_segments(tmp_path / "bad.json")
+
+
+def test_cohorts_in_partitions_add_up_exactly(monkeypatch: pytest.MonkeyPatch) -> None:
+    from mercato.retention import cohorts as cohorts_mod
+
+    rows = ROWS + [(f"x{i}", f"2024-0{1 + i % 3}-0{1 + i % 7}", f"{i}.50") for i in range(40)]
+    whole = cohort_table(tx(rows), period="week")
+    monkeypatch.setattr(cohorts_mod, "PARTITION_ROWS", 5)
+    parts = cohorts_mod.cohort_table(tx(rows), period="week")
+    assert parts.equals(whole)

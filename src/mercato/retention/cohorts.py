@@ -6,10 +6,11 @@ Periods after the end of the data are absent (not zero), so young cohorts are no
 from __future__ import annotations
 
 import datetime as dt
+import math
 
 import polars as pl
 
-from mercato.retention.summary import daily
+from mercato.retention.days import PARTITION_ROWS, Days, days
 
 PERIODS = ("month", "week")
 _EPOCH_MONDAY = dt.date(1970, 1, 5)
@@ -30,7 +31,7 @@ def _period_start(key: pl.Expr, period: str) -> pl.Expr:
 
 
 def cohort_table(
-    frame: pl.DataFrame | pl.LazyFrame, *, period: str = "month", minor_per_major: int = 100
+    frame: pl.DataFrame | pl.LazyFrame | Days, *, period: str = "month", minor_per_major: int = 100
 ) -> pl.DataFrame:
     """Long table: one row per (cohort, period since acquisition) up to the end of the data.
 
@@ -38,21 +39,36 @@ def cohort_table(
     ``customers`` (cohort size), ``active`` (customers with a purchase in the period), ``share_active``,
     ``orders``, ``revenue`` (net, major units) and ``cumulative_revenue_per_customer``."""
     _period_key(pl.lit(dt.date(2000, 1, 1)), period)  # validate early
+    table = days(frame).table
     d = (
-        daily(frame)
+        table.lazy()
         .select("cust", "day", "value", "orders", "purchase")
         .with_columns(key=_period_key(pl.col("day"), period))
     )
-    acq = d.filter(pl.col("purchase")).group_by("cust").agg(cohort_key=pl.col("key").min())
-    rows = d.join(acq, on="cust", how="inner").with_columns(period=pl.col("key") - pl.col("cohort_key"))
-    cells = rows.group_by("cohort_key", "period").agg(
-        active=pl.col("cust").filter(pl.col("purchase")).n_unique().cast(pl.Int64),
-        orders=pl.col("orders").sum().cast(pl.Int64),
-        revenue=pl.col("value").sum(),
+    acq = d.filter(pl.col("purchase")).group_by("cust").agg(cohort_key=pl.col("key").min()).collect()
+    # Customers are disjoint across hash partitions, so per-partition cells add up exactly; partitions
+    # bound the memory of the join and group-by on large inputs.
+    parts = max(1, math.ceil(table.height / PARTITION_ROWS))
+    partial = []
+    for i in range(parts):
+        sub = d if parts == 1 else d.filter(pl.col("cust") % parts == i)
+        rows = sub.join(acq.lazy(), on="cust", how="inner").with_columns(
+            period=pl.col("key") - pl.col("cohort_key")
+        )
+        partial.append(
+            rows.group_by("cohort_key", "period")
+            .agg(
+                active=pl.col("cust").filter(pl.col("purchase")).n_unique().cast(pl.Int64),
+                orders=pl.col("orders").sum().cast(pl.Int64),
+                revenue=pl.col("value").sum(),
+            )
+            .collect()
+        )
+    cells = (
+        pl.concat(partial).group_by("cohort_key", "period").agg(pl.col("active", "orders", "revenue").sum())
     )
-    sizes = acq.group_by("cohort_key").agg(customers=pl.len().cast(pl.Int64))
+    sizes_df = acq.group_by("cohort_key").agg(customers=pl.len().cast(pl.Int64))
     last_key = d.select(pl.col("key").max()).collect().item()
-    sizes_df = sizes.collect()
     if sizes_df.height == 0:
         return pl.DataFrame(
             schema={
@@ -74,7 +90,9 @@ def cohort_table(
     )
     out = (
         grid.join(
-            cells.with_columns(pl.col("period").cast(pl.Int64)), on=["cohort_key", "period"], how="left"
+            cells.lazy().with_columns(pl.col("period").cast(pl.Int64)),
+            on=["cohort_key", "period"],
+            how="left",
         )
         .with_columns(
             pl.col("active").fill_null(0),

@@ -13,9 +13,11 @@ from dataclasses import dataclass
 import numpy as np
 import polars as pl
 
+from mercato.retention.days import Days
+from mercato.retention.days import days as customer_days
 from mercato.retention.models.base import CustomerModel
 from mercato.retention.models.fitting import Array
-from mercato.retention.summary import Summary, daily
+from mercato.retention.summary import Summary
 
 
 @dataclass
@@ -62,7 +64,7 @@ def holdout(model: CustomerModel, summary: Summary, *, max_frequency: int = 7) -
 
 def tracking(
     model: CustomerModel,
-    frame: pl.DataFrame,
+    frame: pl.DataFrame | Days,
     summary: Summary,
     *,
     end: dt.date | None = None,
@@ -74,10 +76,12 @@ def tracking(
     start: dt.date = s["first_purchase"].min()  # type: ignore[assignment]
     grid = [start + dt.timedelta(days=d) for d in range(step_days, (end - start).days + step_days, step_days)]
     grid = sorted({min(g, end) for g in grid} | {summary.calibration_end})
+    dd = customer_days(frame)
+    keyed = s.join(dd.names, on="customer_id", how="inner").select("cust", "first_purchase")
     d = (
-        daily(frame)
+        dd.table.lazy()
         .filter(pl.col("purchase"))
-        .join(s.lazy(), on="customer_id", how="inner")
+        .join(keyed.lazy(), on="cust", how="inner")
         .filter((pl.col("day") > pl.col("first_purchase")) & (pl.col("day") <= end))
         .select("day")
         .collect()

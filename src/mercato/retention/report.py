@@ -19,6 +19,7 @@ import polars as pl
 from mercato.retention import cohorts, evaluation, plots, rfm
 from mercato.retention.churn import churn_list
 from mercato.retention.clv import customer_value
+from mercato.retention.days import days
 from mercato.retention.errors import NotIdentifiableError
 from mercato.retention.io.normalise import Transactions
 from mercato.retention.models import BGNBD, GammaGamma
@@ -98,7 +99,8 @@ def build_report(
             }
         )
 
-    summary = summarise(frame, time_unit=opt.time_unit, minor_per_major=scale)
+    frame_days = days(frame)  # one pass over the transactions, shared below
+    summary = summarise(frame_days, time_unit=opt.time_unit, minor_per_major=scale)
     first_day: dt.date = summary.frame["first_purchase"].min()  # type: ignore[assignment]
     last_day = summary.calibration_end
     unit = summary.time_unit
@@ -115,7 +117,7 @@ def build_report(
     )
 
     step("cohorts")
-    ct = cohorts.cohort_table(frame, period=opt.cohort_period, minor_per_major=scale)
+    ct = cohorts.cohort_table(frame_days, period=opt.cohort_period, minor_per_major=scale)
     tables["cohorts"] = ct
     images["cohort_heatmap.png"] = plots.cohort_heatmap(ct, period=opt.cohort_period)
     images["retention_curves.png"] = plots.retention_curves(ct, period=opt.cohort_period)
@@ -149,7 +151,7 @@ def build_report(
     )
 
     step("rfm")
-    rt = rfm.rfm_table(frame, as_of=last_day, segments=opt.segments, minor_per_major=scale)
+    rt = rfm.rfm_table(frame_days, as_of=last_day, segments=opt.segments, minor_per_major=scale)
     seg = rfm.segment_summary(rt, opt.segments)
     tables["rfm"] = rt
     tables["rfm_segments"] = seg
@@ -271,11 +273,15 @@ def build_report(
     cal: dt.date | str = opt.calibration_end or (first_day + dt.timedelta(days=span // 2))
     try:
         cal_summary = summarise(
-            frame, calibration_end=cal, holdout_end=last_day, time_unit=opt.time_unit, minor_per_major=scale
+            frame_days,
+            calibration_end=cal,
+            holdout_end=last_day,
+            time_unit=opt.time_unit,
+            minor_per_major=scale,
         )
         cal_model = BGNBD.fit(cal_summary.x, cal_summary.t_x, cal_summary.T)
         ho = evaluation.holdout(cal_model, cal_summary)
-        tr = evaluation.tracking(cal_model, frame, cal_summary)
+        tr = evaluation.tracking(cal_model, frame_days, cal_summary)
         hist = evaluation.repeat_histogram(cal_model, cal_summary)
         tables.update(holdout_by_frequency=ho.by_frequency, tracking=tr, repeat_histogram=hist)
         figures["holdout"] = {"calibration_end": str(cal_summary.calibration_end), **ho.as_dict()}

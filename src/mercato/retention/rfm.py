@@ -15,8 +15,9 @@ from pathlib import Path
 
 import polars as pl
 
+from mercato.retention.days import Days, days, with_names
 from mercato.retention.errors import InputError
-from mercato.retention.summary import daily, to_date
+from mercato.retention.summary import to_date
 
 
 @dataclass(frozen=True)
@@ -70,7 +71,7 @@ def _score(col: pl.Expr, bins: int) -> pl.Expr:
 
 
 def rfm_table(
-    frame: pl.DataFrame | pl.LazyFrame,
+    frame: pl.DataFrame | pl.LazyFrame | Days,
     *,
     as_of: str | dt.date | None = None,
     bins: int = 5,
@@ -81,12 +82,12 @@ def rfm_table(
     scores, ``rfm`` (e.g. ``"545"``) and ``segment``."""
     if bins < 2:
         raise ValueError("RFM needs at least 2 bins")
-    d = daily(frame)
+    dd = days(frame)
+    d = dd.table.lazy()
     end = to_date(as_of, "as-of date")
     if end is not None:
         d = d.filter(pl.col("day") <= end)
     per = d.group_by("cust").agg(
-        customer_id=pl.col("customer_id").first(),
         last=pl.col("day").filter(pl.col("purchase")).max(),
         frequency=pl.col("purchase").sum().cast(pl.Int64),
         monetary=pl.col("value").sum() / float(minor_per_major),
@@ -113,7 +114,7 @@ def rfm_table(
             & scaled("m").is_between(s.m[0], s.m[1])
         )
         seg_expr = pl.when(cond).then(pl.lit(s.name)).otherwise(seg_expr)
-    out = per.with_columns(
+    out = with_names(per, dd).with_columns(
         rfm=pl.concat_str(pl.col("r").cast(pl.Utf8), pl.col("f").cast(pl.Utf8), pl.col("m").cast(pl.Utf8)),
         segment=seg_expr,
     )

@@ -2,9 +2,7 @@
 the last purchase after the first), T (time from the first purchase to the end of calibration) and
 monetary value (mean value of the repeat purchases), in any time unit, with an optional holdout period.
 
-Purchases are counted per customer per UTC day: several orders on one day are one purchase (their values
-summed). A negative amount is a refund: it is netted into that day's value and into revenue, and a day
-with nothing but refunds is not a purchase."""
+Purchases are counted per customer per UTC day (see :mod:`mercato.retention.days`)."""
 
 from __future__ import annotations
 
@@ -14,6 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 import polars as pl
 
+from mercato.retention.days import Days, days, with_names
 from mercato.retention.errors import InputError
 
 UNIT_DAYS = {"day": 1.0, "week": 7.0, "month": 365.25 / 12.0, "quarter": 365.25 / 4.0, "year": 365.25}
@@ -34,55 +33,6 @@ def unit_days(unit: str | float) -> float:
             raise ValueError(
                 f"unknown time unit {unit!r} (day, week, month, quarter, year or a number of days)"
             ) from None
-
-
-def daily(frame: pl.DataFrame | pl.LazyFrame) -> pl.LazyFrame:
-    """One row per customer per UTC day: ``customer_id``, ``cust`` (an integer key for fast group-bys),
-    ``day``, ``value`` (net, minor units), ``orders`` and ``purchase`` (any non-refund row).
-
-    ``cust`` is a 64-bit hash of the id, checked against a second, independent hash: if two ids ever
-    shared the first hash, the exact (slower) string key is used instead."""
-    lazy = frame.lazy()
-    if "cust" in lazy.collect_schema().names():
-        return lazy  # already a daily table
-    day = (pl.col("timestamp").dt.epoch("d")).cast(pl.Int32).cast(pl.Date)
-    hashed = (
-        lazy.select(
-            cust=pl.col("customer_id").hash(seed=0x5EED),
-            check=pl.col("customer_id").hash(seed=0xC0FFEE),
-            customer_id="customer_id",
-            day=day,
-            amount="amount",
-        )
-        .group_by("cust", "day")
-        .agg(
-            customer_id=pl.col("customer_id").first(),
-            value=pl.col("amount").sum(),
-            orders=(pl.col("amount") >= 0).sum().cast(pl.Int64),
-            purchase=(pl.col("amount") >= 0).any(),
-            lo=pl.col("check").min(),
-            hi=pl.col("check").max(),
-        )
-        .collect(engine="streaming")
-    )
-    collision = (
-        hashed.lazy()
-        .group_by("cust")
-        .agg(ok=(pl.col("lo").min() == pl.col("hi").max()))
-        .filter(~pl.col("ok"))
-    )
-    if collision.collect().height == 0:
-        return hashed.lazy().drop("lo", "hi")
-    return (
-        lazy.with_columns(day=day)
-        .group_by("customer_id", "day")
-        .agg(
-            value=pl.col("amount").sum(),
-            orders=(pl.col("amount") >= 0).sum().cast(pl.Int64),
-            purchase=(pl.col("amount") >= 0).any(),
-        )
-        .with_columns(cust=pl.col("customer_id").rank("dense").cast(pl.UInt64))
-    )
 
 
 @dataclass
@@ -130,7 +80,7 @@ def to_date(value: str | dt.date | dt.datetime | None, what: str) -> dt.date | N
 
 
 def summarise(
-    frame: pl.DataFrame,
+    frame: pl.DataFrame | Days,
     *,
     calibration_end: str | dt.date | None = None,
     holdout_end: str | dt.date | None = None,
@@ -144,7 +94,8 @@ def summarise(
     purchases in (calibration_end, holdout_end] are counted too (``frequency_holdout``)."""
     days_per = unit_days(time_unit)
     unit_name = time_unit if isinstance(time_unit, str) else f"{time_unit} days"
-    d = daily(frame).filter(pl.col("purchase")).collect()
+    dd = days(frame)
+    d = dd.table.filter(pl.col("purchase"))
     if d.height == 0:
         raise InputError("no purchases: every transaction is a refund")
     last_day: dt.date = d["day"].max()  # type: ignore[assignment]
@@ -159,7 +110,6 @@ def summarise(
     scale = float(minor_per_major)
     calib = calib.join(firsts, on="cust").with_columns(repeat=pl.col("day") > pl.col("first"))
     summary = calib.group_by("cust").agg(
-        customer_id=pl.col("customer_id").first(),
         frequency=pl.col("repeat").sum().cast(pl.Int64),
         first_purchase=pl.col("first").first(),
         last_purchase=pl.col("day").max(),
@@ -191,7 +141,7 @@ def summarise(
     ]
     if hold is not None:
         cols += ["frequency_holdout", "monetary_holdout"]
-    summary = summary.select(cols).sort("first_purchase", "customer_id")
+    summary = with_names(summary, dd).collect().select(cols).sort("first_purchase", "customer_id")
     return Summary(
         summary, time_unit=str(unit_name), unit_days=days_per, calibration_end=cal, holdout_end=hold
     )
