@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import random
 import threading
+import time
 import uuid
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 from mercato.seller.domain import InsufficientStock
+from mercato.seller.domain.cancellation import Party
 from mercato.seller.store import Store, orders, stock
 
 from .helpers import buy, check_invariants, make_shop
@@ -73,4 +76,85 @@ def test_300_concurrent_buyers_never_oversell(store: Store) -> None:
     lv = stock.levels(store, ["HOT"])
     assert lv[("HOT", "L1")].reserved == 60 and lv[("HOT", "L2")].reserved == 40
     assert all(level.available == 0 for level in lv.values())
+    check_invariants(store)
+
+
+def test_the_same_confirm_sent_by_many_threads_at_once_makes_one_order(store: Store) -> None:
+    make_shop(store)
+    n = 24
+    results: list[object] = [None] * n
+    start = threading.Barrier(n)
+
+    def go(i: int) -> None:
+        start.wait()
+        try:
+            results[i] = buy(store, {"HOT": 2}, txn="one-txn", order_id=f"order-{i}")
+        except BaseException as exc:  # noqa: BLE001 - reported by the test
+            results[i] = exc
+
+    threads = [threading.Thread(target=go, args=(i,)) for i in range(n)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=120)
+    answers = [r for r in results if not isinstance(r, BaseException)]
+    assert len(answers) == n, [r for r in results if isinstance(r, BaseException)]
+    assert len({a.order_id for a in answers}) == 1  # type: ignore[attr-defined]
+    assert len({a.response for a in answers}) == 1  # type: ignore[attr-defined]
+    assert sum(not a.replayed for a in answers) == 1  # type: ignore[attr-defined]
+    assert orders.count(store) == 1
+    assert sum(level.reserved for level in stock.levels(store, ["HOT"]).values()) == 2
+    check_invariants(store)
+
+
+def test_confirms_racing_with_cancellations_and_shipping_keep_stock_consistent(store: Store) -> None:
+    make_shop(store, hot=(20, 10))
+    made: list[str] = []
+    lock = threading.Lock()
+    done = threading.Event()
+    problems: list[BaseException] = []
+
+    def buyer(seed: int) -> None:
+        rng = random.Random(seed)
+        for _ in range(15):
+            try:
+                res = buy(store, {"HOT": rng.randint(1, 3)})
+                with lock:
+                    made.append(res.order_id)
+            except InsufficientStock:
+                pass
+            except BaseException as exc:  # noqa: BLE001
+                problems.append(exc)
+
+    def merchant() -> None:
+        i = 0
+        while not done.is_set() or i < len(made):
+            with lock:
+                oid = made[i] if i < len(made) else None
+            if oid is None:
+                time.sleep(0.001)
+                continue
+            try:
+                if i % 2:
+                    orders.cancel(store, oid, "005", Party.SELLER, datetime.now(UTC))
+                else:
+                    for a in ("accept", "pack", "pick-up"):
+                        orders.act(store, oid, a, datetime.now(UTC))
+            except BaseException as exc:  # noqa: BLE001
+                problems.append(exc)
+            i += 1
+
+    buyers = [threading.Thread(target=buyer, args=(s,)) for s in range(8)]
+    seller = threading.Thread(target=merchant)
+    seller.start()
+    for t in buyers:
+        t.start()
+    for t in buyers:
+        t.join(timeout=120)
+    done.set()
+    seller.join(timeout=120)
+    assert problems == []
+    lv = stock.levels(store, ["HOT"])
+    shipped = sum(orders.get(store, o).line("HOT").quantity for o in made if orders.get(store, o).shipped)
+    assert sum(level.on_hand for level in lv.values()) == 30 - shipped
     check_invariants(store)
