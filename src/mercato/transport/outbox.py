@@ -150,7 +150,7 @@ def backoff_ms(attempts: int, base_ms: int, max_ms: int, rng: random.Random) -> 
 class WorkerConfig:
     batch: int = 50
     lease_ms: int = 30_000
-    max_attempts: int = 12
+    max_attempts: int = 20
     base_delay_ms: int = 1_000
     max_delay_ms: int = 600_000
     poll_interval_s: float = 0.2
