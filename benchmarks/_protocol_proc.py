@@ -101,7 +101,12 @@ def run_server(args: argparse.Namespace) -> int:
         queue.append(inbound)
 
     receiver = BecknReceiver(keys=cache, handler=handler, actions=["search"], subscriber_id="bench-bpp")
-    app: Any = receiver if args.raw_asgi else Starlette(routes=[receiver.route()])
+    if args.mount == "bare":
+        app: Any = receiver
+    elif args.mount == "route":
+        app = Starlette(routes=[receiver.route()])
+    else:  # the receiver in front of a Starlette app that serves the role's other routes
+        app = receiver.in_front_of(Starlette())
     if args.profile:
         from pyinstrument import Profiler
 
@@ -267,8 +272,10 @@ def run_load(args: argparse.Namespace) -> int:
         runner(load_raw(warm, requests[: args.warmup]))
         requests = requests[args.warmup :]
     cpu0 = process_cpu_s(args.server_pid)
+    own0 = time.process_time()
     result = runner(load_raw(args, requests) if args.client == "raw" else load_httpx(args, requests))
     cpu1 = process_cpu_s(args.server_pid)
+    result["load_cpu_s"] = time.process_time() - own0
     result["server_cpu_s"] = None if cpu0 is None or cpu1 is None else cpu1 - cpu0
     result["presign_s"] = presign_s
     sys.stdout.write(orjson.dumps(result).decode() + "\n")
@@ -283,7 +290,7 @@ def main(argv: list[str]) -> int:
     s.add_argument("--subscriber-id", required=True)
     s.add_argument("--ukid", required=True)
     s.add_argument("--public-key", required=True)
-    s.add_argument("--raw-asgi", action="store_true")
+    s.add_argument("--mount", choices=["front", "route", "bare"], default="front")
     s.add_argument("--plain-uvicorn", action="store_true", help="uvicorn's own httptools protocol")
     s.add_argument("--no-gc-tuning", action="store_true", help="leave CPython's collector as it is")
     s.add_argument("--profile", default=None, help="write a pyinstrument profile to this file")

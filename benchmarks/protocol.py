@@ -5,7 +5,7 @@
 1. ``sign_per_s`` / ``verify_per_s``: ``mercato.protocol.signing.sign`` and ``verify`` (header
    parsing, BLAKE2b-512 digest, Ed25519) of a ~1 KB retail ``search`` body, in this process (one core).
 2. ``acked_per_s``, ``p50_ms``, ``p99_ms``: one server process (uvicorn + uvloop + httptools, the
-   BecknReceiver mounted as a Starlette route, lookup cache pre-warmed so the registry is not
+   BecknReceiver in front of a Starlette app, lookup cache pre-warmed so the registry is not
    measured) verifies, parses and ACKs N distinct pre-signed ``search`` requests sent by a load
    process over C keep-alive connections on loopback. The load process signs every request before
    the clock starts, so its own signing cost does not limit the figure.
@@ -71,7 +71,7 @@ def served_rates(
     requests: int,
     concurrency: int,
     client: str,
-    raw_asgi: bool,
+    mount: str,
     profile: str | None,
     server_flags: list[str],
 ) -> dict[str, object]:
@@ -94,8 +94,7 @@ def served_rates(
         "--public-key",
         keys.signing_public_key,
     ]
-    if raw_asgi:
-        server_cmd.append("--raw-asgi")
+    server_cmd += ["--mount", mount]
     server_cmd += server_flags
     if profile:
         server_cmd += ["--profile", profile]
@@ -155,6 +154,7 @@ def served_rates(
         "elapsed_s": round(elapsed, 3),
         "acked_per_s": round(rate(acked, elapsed)),
         "server_cpu_s": None if cpu_s is None else round(cpu_s, 3),
+        "load_cpu_s": round(float(result["load_cpu_s"]), 3),
         # ACKs per CPU-second of the server process: its capacity on one fully available core,
         # less sensitive than acked_per_s to the load process and other work sharing the machine
         "acked_per_server_cpu_s": round(rate(acked, cpu_s)) if cpu_s else None,
@@ -169,7 +169,11 @@ def served_rates(
             if "--plain-uvicorn" in server_flags
             else " (write-coalescing protocol)"
         )
-        + (", BecknReceiver as the bare ASGI app" if raw_asgi else ", BecknReceiver as a Starlette route")
+        + {
+            "front": ", BecknReceiver.in_front_of(a Starlette app)",
+            "route": ", BecknReceiver as a Starlette route",
+            "bare": ", BecknReceiver as the whole ASGI app",
+        }[mount]
         + (", default gc" if "--no-gc-tuning" in server_flags else ", gc tuned")
         + ", lookup cache pre-warmed, handler queues the request",
         "server_stats": server_log[-1] if server_log else None,
@@ -183,7 +187,12 @@ def main(argv: list[str]) -> int:
     p.add_argument("--concurrency", type=int, default=64, help="keep-alive connections (64)")
     p.add_argument("--client", choices=["raw", "httpx"], default="raw", help="load client (raw asyncio)")
     p.add_argument("--crypto-seconds", type=float, default=2.0, help="time spent on each of sign/verify")
-    p.add_argument("--raw-asgi", action="store_true", help="serve the receiver as the bare ASGI app")
+    p.add_argument(
+        "--mount",
+        choices=["front", "route", "bare"],
+        default="front",
+        help="receiver in front of a Starlette app (default), as a Starlette route, or alone",
+    )
     p.add_argument("--plain-uvicorn", action="store_true", help="uvicorn's own httptools protocol")
     p.add_argument("--no-gc-tuning", action="store_true", help="leave the server's garbage collector as is")
     p.add_argument("--profile", default=None, help="write a pyinstrument profile of the server to FILE")
@@ -194,7 +203,7 @@ def main(argv: list[str]) -> int:
     out.update(crypto_rates(args.crypto_seconds))
     flags = ["--plain-uvicorn"] if args.plain_uvicorn else []
     flags += ["--no-gc-tuning"] if args.no_gc_tuning else []
-    out.update(served_rates(args.requests, args.concurrency, args.client, args.raw_asgi, args.profile, flags))
+    out.update(served_rates(args.requests, args.concurrency, args.client, args.mount, args.profile, flags))
     out["machine"] = machine()
     out["goals"] = {"verify_per_s": 15_000, "acked_per_s": 3_000}
     if args.json:

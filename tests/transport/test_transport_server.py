@@ -544,3 +544,27 @@ async def test_digest_header_is_checked_when_present(net: Net, asgi: httpx.Async
     raw = body("search", bpp_id=None)
     headers = net.bap.headers(raw) | {"Digest": digest_header(b"other")}
     assert "digest" in assert_401(await post(asgi, "search", raw, headers))["message"].lower()
+
+
+async def test_in_front_of_an_app_serves_actions_and_passes_the_rest(net: Net) -> None:
+    from fastapi import FastAPI
+
+    inner = FastAPI()
+
+    @inner.get("/health")
+    async def health() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @inner.post("/admin/search")
+    async def admin() -> dict[str, str]:
+        return {"admin": "yes"}
+
+    app = net.receiver(actions=SELLER_ACTIONS).in_front_of(inner, prefix="/beckn")
+    raw = body("search", bpp_id=None)
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://s") as c:
+        assert (await c.post("/beckn/search", content=raw, headers=net.bap.headers(raw))).status_code == 200
+        assert (await c.get("/health")).json() == {"status": "ok"}
+        assert (await c.post("/admin/search")).json() == {"admin": "yes"}
+        assert (await c.post("/beckn/on_search", content=raw)).status_code == 404  # not served: the app's 404
+        assert (await c.get("/beckn/search")).status_code == 404
+    assert len(net.received) == 1

@@ -6,6 +6,7 @@
                              actions=SELLER_ACTIONS, subscriber_id="seller.example")
     app = FastAPI(routes=[receiver.route()])          # POST /{action}
     # or: app.mount("/beckn", receiver)               # POST /beckn/{action}
+    # or, fastest: asgi = receiver.in_front_of(app)  # POST /{action} bypasses FastAPI
 
 For each request it, in this order (the cheap checks first; nothing is recorded until all pass):
 
@@ -152,6 +153,24 @@ class BecknReceiver:
         from starlette.routing import Route
 
         return Route(path, self, methods=["POST"])
+
+    def in_front_of(
+        self, app: Any, prefix: str = ""
+    ) -> Callable[[ASGIScope, ASGIReceive, ASGISend], Awaitable[None]]:
+        """An ASGI app that answers ``POST {prefix}/{action}`` itself, for the actions it serves,
+        and passes everything else (other paths, lifespan) to ``app``. The fastest way to combine
+        the receiver with a role's FastAPI app: the protocol path skips the framework's routing
+        and middleware (about 10% of an ACK's CPU time)."""
+        paths = {f"{prefix.rstrip('/')}/{a}" for a in self.actions}
+        paths |= {p + "/" for p in paths}
+
+        async def dispatch(scope: ASGIScope, receive: ASGIReceive, send: ASGISend) -> None:
+            if scope["type"] == "http" and scope.get("method") == "POST" and scope.get("path") in paths:
+                await self(scope, receive, send)
+            else:
+                await app(scope, receive, send)
+
+        return dispatch
 
     async def __call__(self, scope: ASGIScope, receive: ASGIReceive, send: ASGISend) -> None:
         if scope["type"] != "http":
