@@ -34,7 +34,7 @@ SUBSCRIBER = "bench-bap.example"
 UKID = "bench-k1"
 
 
-def crypto_rates(seconds: float) -> dict[str, float]:
+def crypto_rates(seconds: float) -> dict[str, object]:
     from mercato.protocol.keys import KeyPair
     from mercato.protocol.signing import sign, verify
 
@@ -64,7 +64,29 @@ def crypto_rates(seconds: float) -> dict[str, float]:
         if time.perf_counter() >= deadline:
             break
     verify_s = rate(n, time.perf_counter() - t0)
-    return {"sign_per_s": round(sign_s), "verify_per_s": round(verify_s), "body_bytes": len(body)}
+    out = {"sign_per_s": round(sign_s), "verify_per_s": round(verify_s), "body_bytes": len(body)}
+    # the floor: libsodium's Ed25519 verify of the signing string alone (no parsing, no digest)
+    try:
+        import base64
+
+        from nacl.bindings import crypto_sign_open
+
+        from mercato.protocol.signing import digest, parse_header, signing_string
+
+        h = parse_header(header)
+        sm = base64.b64decode(h.signature) + signing_string(h.created, h.expires, digest(body)).encode()
+        pk = base64.b64decode(pub)
+        n = 0
+        t0 = time.perf_counter()
+        deadline = t0 + seconds / 2
+        while time.perf_counter() < deadline:
+            for _ in range(200):
+                crypto_sign_open(sm, pk)
+            n += 200
+        out["ed25519_verify_only_per_s"] = round(rate(n, time.perf_counter() - t0))
+    except ImportError:  # pragma: no cover
+        pass
+    return out
 
 
 def served_rates(
