@@ -568,3 +568,31 @@ async def test_in_front_of_an_app_serves_actions_and_passes_the_rest(net: Net) -
         assert (await c.post("/beckn/on_search", content=raw)).status_code == 404  # not served: the app's 404
         assert (await c.get("/beckn/search")).status_code == 404
     assert len(net.received) == 1
+
+
+async def test_a_failing_key_source_is_a_500_nack_not_a_crash(net: Net) -> None:
+    from mercato.transport.lookup import LookupCache
+
+    class Broken:
+        async def fetch(self, subscriber_id: str, unique_key_id: str) -> list[Any]:
+            raise KeyError("bug")
+
+    app = net.receiver(keys=LookupCache(Broken()))
+    raw = body("search", bpp_id=None)
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://s") as c:
+        resp = await post(c, "search", raw, net.bap.headers(raw))
+    assert resp.status_code == 500
+    assert nack(resp)["code"] == "31001"
+    assert_untouched(net)
+
+
+async def test_unreachable_registry_is_a_503_nack(net: Net) -> None:
+    from mercato.transport.lookup import LookupCache, RegistryKeySource
+
+    app = net.receiver(keys=LookupCache(RegistryKeySource("http://127.0.0.1:9", timeout_s=1)))
+    raw = body("search", bpp_id=None)
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://s") as c:
+        resp = await post(c, "search", raw, net.bap.headers(raw))
+    assert resp.status_code == 503
+    assert "retry" in nack(resp)["message"]
+    assert_untouched(net)

@@ -317,6 +317,10 @@ class BecknReceiver:
                 ) from None
         except Rejected as exc:
             return self._refuse(action, sender_id, peer, exc)
+        except Exception:  # a bug, not bad input: answer 500, never crash the connection
+            log.exception("receiver failed on %s from %s", action[:64], sender_id or "-")
+            failure = Rejected(500, Code.INTERNAL_ERROR, "internal error; retry later", "internal_error")
+            return self._refuse(action, sender_id, peer, failure)
         self.stats.acked += 1
         return self._ack
 
