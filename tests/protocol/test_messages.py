@@ -11,7 +11,7 @@ import orjson
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from test_schemas import context, rich_bodies
+from tests.protocol.test_schemas import context, rich_bodies
 
 from mercato.protocol.actions import ALL_ACTIONS, CALLBACK_ACTIONS, SELLER_ACTIONS
 from mercato.protocol.errors import Code, ErrorType, ProtocolError

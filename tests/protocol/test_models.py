@@ -11,9 +11,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pydantic import BaseModel, ValidationError
-from test_schemas import example_files, rich_bodies
+from tests.protocol.test_schemas import example_files, rich_bodies
 
-from conftest import SPECS
+from tests.conftest import SPECS
 from mercato.protocol import models as M
 from mercato.protocol.actions import ALL_ACTIONS, CALLBACK_ACTIONS, SELLER_ACTIONS, callback_for, request_for
 from mercato.protocol.messages import REQUEST_MODELS, dump, parse_request

@@ -8,7 +8,7 @@ from typing import Any
 
 import httpx
 import pytest
-from transport_helpers import Party
+from tests.transport.transport_helpers import Party
 
 from mercato.transport.lookup import LookupCache, SubscriberKey
 from mercato.transport.replay import MemoryReplayGuard

@@ -14,7 +14,7 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
-from transport_helpers import FakeRegistry, Party, ServerThread, body, message
+from tests.transport.transport_helpers import FakeRegistry, Party, ServerThread, body, message
 
 from mercato.protocol.messages import parse_request
 from mercato.protocol.signing import verify

@@ -10,9 +10,9 @@ from typing import Any
 
 import httpx
 import uvicorn
-from transport_helpers import body
+from tests.transport.transport_helpers import body
 
-from conftest import Net
+from tests.transport.conftest import Net
 from mercato.transport.http import _CoalescingTransport, server_config
 
 

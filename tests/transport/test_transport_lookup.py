@@ -8,9 +8,9 @@ from typing import Any
 
 import httpx
 import pytest
-from transport_helpers import FakeRegistry, Party, ServerThread, rfc3339
+from tests.transport.transport_helpers import FakeRegistry, Party, ServerThread, rfc3339
 
-from conftest import CountingSource
+from tests.transport.conftest import CountingSource
 from mercato.transport.lookup import (
     KeyNotUsable,
     LookupCache,

@@ -9,7 +9,7 @@ import httpx
 import orjson
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
-from transport_helpers import Party, message
+from tests.transport.transport_helpers import Party, message
 
 from mercato.protocol.actions import ALL_ACTIONS
 from mercato.transport.lookup import LookupCache, StaticKeySource
