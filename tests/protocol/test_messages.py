@@ -11,7 +11,6 @@ import orjson
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from tests.protocol.test_schemas import context, rich_bodies
 
 from mercato.protocol.actions import ALL_ACTIONS, CALLBACK_ACTIONS, SELLER_ACTIONS
 from mercato.protocol.errors import Code, ErrorType, ProtocolError
@@ -26,6 +25,7 @@ from mercato.protocol.messages import (
     parse_ttl,
 )
 from mercato.protocol.models import OnSearchRequest, SearchRequest, StatusRequest
+from tests.protocol.test_schemas import context, rich_bodies
 
 BODIES = rich_bodies()
 

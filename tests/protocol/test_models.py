@@ -11,12 +11,12 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pydantic import BaseModel, ValidationError
-from tests.protocol.test_schemas import example_files, rich_bodies
 
-from tests.conftest import SPECS
 from mercato.protocol import models as M
 from mercato.protocol.actions import ALL_ACTIONS, CALLBACK_ACTIONS, SELLER_ACTIONS, callback_for, request_for
 from mercato.protocol.messages import REQUEST_MODELS, dump, parse_request
+from tests.conftest import SPECS
+from tests.protocol.test_schemas import example_files, rich_bodies
 
 BODIES = rich_bodies()
 DEFINITIONS: dict[str, Any] = json.loads((SPECS / "jsonschema-core-v1.1.0" / "definitions.json").read_text())[

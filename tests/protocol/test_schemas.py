@@ -19,10 +19,10 @@ import pytest
 from jsonschema import Draft202012Validator
 from referencing import Registry, Resource
 
-from tests.conftest import SPECS
 from mercato.protocol.actions import ALL_ACTIONS, CALLBACK_ACTIONS, SELLER_ACTIONS
 from mercato.protocol.errors import Code, ProtocolError
 from mercato.protocol.messages import REQUEST_MODELS, ack_body, dump, nack_body, parse_request
+from tests.conftest import SPECS
 
 SCHEMAS = SPECS / "jsonschema-core-v1.1.0"
 EXAMPLES = SPECS / "examples" / "beckn-sandbox-local-retail-1.1.0"

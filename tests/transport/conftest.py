@@ -8,11 +8,11 @@ from typing import Any
 
 import httpx
 import pytest
-from tests.transport.transport_helpers import Party
 
 from mercato.transport.lookup import LookupCache, SubscriberKey
 from mercato.transport.replay import MemoryReplayGuard
 from mercato.transport.server import BecknReceiver, Inbound
+from tests.transport.transport_helpers import Party
 
 
 class CountingSource:

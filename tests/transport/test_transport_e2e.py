@@ -14,13 +14,13 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
-from tests.transport.transport_helpers import FakeRegistry, Party, ServerThread, body, message
 
 from mercato.protocol.messages import parse_request
 from mercato.protocol.signing import verify
 from mercato.transport.client import BecknClient, DeliveryError, parse_answer, serialise
 from mercato.transport.lookup import LookupCache, RegistryKeySource
 from mercato.transport.server import BecknReceiver, Inbound
+from tests.transport.transport_helpers import FakeRegistry, Party, ServerThread, body, message
 
 pytestmark = pytest.mark.e2e
 

@@ -10,10 +10,10 @@ from typing import Any
 
 import httpx
 import uvicorn
-from tests.transport.transport_helpers import body
 
-from tests.transport.conftest import Net
 from mercato.transport.http import _CoalescingTransport, server_config
+from tests.transport.conftest import Net
+from tests.transport.transport_helpers import body
 
 
 class FakeTransport:

@@ -8,9 +8,7 @@ from typing import Any
 
 import httpx
 import pytest
-from tests.transport.transport_helpers import FakeRegistry, Party, ServerThread, rfc3339
 
-from tests.transport.conftest import CountingSource
 from mercato.transport.lookup import (
     KeyNotUsable,
     LookupCache,
@@ -19,6 +17,8 @@ from mercato.transport.lookup import (
     SubscriberKey,
     UnknownKey,
 )
+from tests.transport.conftest import CountingSource
+from tests.transport.transport_helpers import FakeRegistry, Party, ServerThread, rfc3339
 
 
 async def test_a_burst_for_one_key_makes_one_registry_call() -> None:

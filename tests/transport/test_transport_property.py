@@ -9,12 +9,12 @@ import httpx
 import orjson
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
-from tests.transport.transport_helpers import Party, message
 
 from mercato.protocol.actions import ALL_ACTIONS
 from mercato.transport.lookup import LookupCache, StaticKeySource
 from mercato.transport.replay import MemoryReplayGuard
 from mercato.transport.server import BecknReceiver, Inbound
+from tests.transport.transport_helpers import Party, message
 
 BAP = Party("buyer.example", "BAP")
 BPP = Party("seller.example", "BPP")

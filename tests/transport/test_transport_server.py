@@ -9,12 +9,12 @@ from typing import Any
 import httpx
 import orjson
 import pytest
-from tests.transport.transport_helpers import Party, ago, body, message
 
-from tests.transport.conftest import Net
 from mercato.protocol.actions import ALL_ACTIONS, CALLBACK_ACTIONS, SELLER_ACTIONS
 from mercato.protocol.signing import digest_header
 from mercato.transport.server import BecknReceiver
+from tests.transport.conftest import Net
+from tests.transport.transport_helpers import Party, ago, body, message
 
 SIGNATURE_CODE = "10001"
 STALE_CODE = "20002"
