@@ -7,7 +7,7 @@ import sys
 
 import typer
 
-from mercato.cli import keys, registry, retention, up
+from mercato.cli import buyer, gateway, keys, registry, retention, seller, up
 
 app = typer.Typer(
     name="mercato",
@@ -19,6 +19,9 @@ app = typer.Typer(
 app.add_typer(keys.app, name="keys")
 app.add_typer(registry.app, name="registry")
 app.add_typer(retention.app, name="retention")
+app.add_typer(seller.app, name="seller")
+app.add_typer(gateway.app, name="gateway")
+app.add_typer(buyer.app, name="buyer")
 app.command("up")(up.up)
 
 
