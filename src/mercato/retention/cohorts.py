@@ -51,8 +51,15 @@ def cohort_table(
     parts = max(1, math.ceil(table.height / PARTITION_ROWS))
     partial = []
     for i in range(parts):
-        sub = d if parts == 1 else d.filter(pl.col("cust") % parts == i)
-        rows = sub.join(acq.lazy(), on="cust", how="inner").with_columns(
+        sub, sub_acq = (
+            (d, acq.lazy())
+            if parts == 1
+            else (
+                d.filter(pl.col("cust") % parts == i),
+                acq.lazy().filter(pl.col("cust") % parts == i),
+            )
+        )
+        rows = sub.join(sub_acq, on="cust", how="inner").with_columns(
             period=pl.col("key") - pl.col("cohort_key")
         )
         partial.append(

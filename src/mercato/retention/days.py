@@ -68,13 +68,13 @@ def days(frame: pl.DataFrame | pl.LazyFrame | Days) -> Days:
     first = cust.is_first_distinct()
     names = pl.DataFrame({"cust": cust.filter(first), "customer_id": ids.filter(first)})
     del first, ids
-    keyed = lazy.select(day=day, amount="amount").with_columns(cust=cust, check=check)
+    keyed = lazy.select(day=day, amount="amount").collect().with_columns(cust=cust, check=check)
     n_rows = len(cust)
     del cust, check
     parts = max(1, math.ceil(n_rows / PARTITION_ROWS))
     pieces: list[pl.DataFrame] = []
     for i in range(parts):
-        sub = keyed if parts == 1 else keyed.filter(pl.col("cust") % parts == i)
+        sub = keyed.lazy() if parts == 1 else keyed.lazy().filter(pl.col("cust") % parts == i)
         agg = _aggregate(sub, "cust").collect()
         clash = agg.group_by("cust").agg(ok=pl.col("lo").min() == pl.col("hi").max()).filter(~pl.col("ok"))
         if clash.height:
