@@ -7,7 +7,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from conftest import SHARED
+from tests.conftest import SHARED
 from mercato.retention.io import Transactions, from_frame
 from mercato.retention.summary import Summary, summarise
 
