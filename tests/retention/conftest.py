@@ -7,9 +7,9 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from tests.conftest import SHARED
 from mercato.retention.io import Transactions, from_frame
 from mercato.retention.summary import Summary, summarise
+from tests.conftest import SHARED
 
 CDNOW = SHARED / "data" / "cdnow"
 
