@@ -53,6 +53,14 @@ def test_confirm_makes_order_reservation_ledger_and_outbox_row(store: Store) -> 
     [row] = rows_for(store.engine, "txn-" + res.order_id)
     assert row["action"] == "on_confirm" and row["body"] == res.response and row["status"] == "pending"
     assert orders.ref_of(store, res.order_id).transaction_id == "t1"
+    assert orders.find(store, "bap.example", "t1") == res.order_id
+    assert orders.find(store, "bap.example", "t2") is None
+    with pytest.raises(UnknownEntity):
+        orders.ref_of(store, "nope")
+    with pytest.raises(UnknownEntity):
+        orders.details_of(store, "nope")
+    with pytest.raises(UnknownEntity):
+        orders.get(store, "nope")
     check_invariants(store)
 
 

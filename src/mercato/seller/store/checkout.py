@@ -141,17 +141,14 @@ def confirm(store: Store, req: ConfirmRequest, *, order_id: str, now: datetime,
     check_now(now)
     if not req.bap_id or not req.transaction_id:
         raise InvalidInput("bap_id and transaction_id are required")
-    earlier_answer = stored_answer(store, req.bap_id, req.transaction_id)
-    if earlier_answer is not None:
-        return earlier_answer
     try:
         with store.write() as s:
-            known = s.get(IdempotencyRow, (req.bap_id, req.transaction_id))
-            if known is not None and known.order_id is not None and known.response is not None:
-                return Confirmed(known.order_id, known.response, True)
             key = IdempotencyRow(bap_id=req.bap_id, transaction_id=req.transaction_id, created_at=now)
             s.add(key)
-            s.flush()  # PostgreSQL: a concurrent confirm of the same key waits here, then fails
+            # A key confirmed before makes this flush fail (IntegrityError: answer with the stored
+            # response, below); on PostgreSQL a concurrent confirm of the same key waits here until
+            # the first one ends.
+            s.flush()
             earlier, details = req.earlier, dict(req.details)
             if earlier is None:
                 stored = s.get(QuoteRow, (req.bap_id, req.transaction_id))

@@ -15,6 +15,7 @@ from datetime import datetime
 from typing import Any, TypeVar
 
 from sqlalchemy import delete, func, select
+from sqlalchemy import insert as sa_insert
 from sqlalchemy.orm import Session
 
 from mercato.protocol.errors import Code
@@ -77,20 +78,21 @@ def insert(s: Session, order: Order, ref: OrderRef, details: Mapping[str, Any], 
     )  # fmt: skip
     s.add(row)
     s.flush()  # the order row first: lines and allocations refer to it
-    _write_lines(s, order)
+    _write_lines(s, order, new=True)
     return row
 
 
-def _write_lines(s: Session, order: Order) -> None:
-    s.execute(delete(AllocationRow).where(AllocationRow.order_id == order.id))
-    s.execute(delete(OrderLineRow).where(OrderLineRow.order_id == order.id))
-    for pos, ln in enumerate(order.lines):
-        s.add(OrderLineRow(order_id=order.id, item_id=ln.item_id, position=pos, quantity=ln.quantity,
-                           cancelled=ln.cancelled))  # fmt: skip
-        for a in ln.allocations:
-            s.add(AllocationRow(order_id=order.id, item_id=ln.item_id, location_id=a.location_id,
-                                quantity=a.quantity))  # fmt: skip
-    s.flush()
+def _write_lines(s: Session, order: Order, *, new: bool = False) -> None:
+    if not new:
+        s.execute(delete(AllocationRow).where(AllocationRow.order_id == order.id))
+        s.execute(delete(OrderLineRow).where(OrderLineRow.order_id == order.id))
+    lines = [{"order_id": order.id, "item_id": ln.item_id, "position": pos, "quantity": ln.quantity,
+              "cancelled": ln.cancelled} for pos, ln in enumerate(order.lines)]  # fmt: skip
+    allocs = [{"order_id": order.id, "item_id": ln.item_id, "location_id": a.location_id,
+               "quantity": a.quantity} for ln in order.lines for a in ln.allocations]  # fmt: skip
+    s.execute(sa_insert(OrderLineRow), lines)
+    if allocs:
+        s.execute(sa_insert(AllocationRow), allocs)
 
 
 def save(s: Session, row: OrderRow, order: Order, now: datetime, history_from: int) -> None:
@@ -221,6 +223,13 @@ def ref_of(store: Store, order_id: str) -> OrderRef:
         if row is None:
             raise UnknownEntity("order", order_id, Code.ORDER_NOT_FOUND)
         return OrderRef(row.bap_id, row.transaction_id, row.bap_uri)
+
+
+def find(store: Store, bap_id: str, transaction_id: str) -> str | None:
+    """The id of the order a buyer app's transaction made, if any."""
+    with store.read() as s:
+        q = select(OrderRow.id).where(OrderRow.bap_id == bap_id, OrderRow.transaction_id == transaction_id)
+        return s.scalars(q.limit(1)).first()
 
 
 def details_of(store: Store, order_id: str) -> dict[str, Any]:
