@@ -1,0 +1,80 @@
+"""Running a gateway: start the server, then onboard with the registry (type BG) through the real
+``/subscribe`` flow (the registry calls our ``/on_subscribe`` before it answers)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+
+import httpx
+import uvicorn
+
+from mercato.gateway.app import Gateway
+from mercato.gateway.config import GatewaySettings
+from mercato.protocol.onboarding import Participation, build_subscribe_request
+from mercato.transport.http import server_config
+
+log = logging.getLogger("mercato.gateway.node")
+
+
+class OnboardingFailed(RuntimeError):
+    pass
+
+
+async def subscribe(settings: GatewaySettings) -> None:
+    """``POST {registry}/subscribe`` as a BG in the configured domains and cities."""
+    req = build_subscribe_request(
+        subscriber_id=settings.subscriber_id,
+        unique_key_id=settings.unique_key_id,
+        keys=settings.keys,
+        subscriber_url=settings.url,
+        participations=[Participation("BG", d, list(settings.cities)) for d in settings.domains],
+    )
+    async with httpx.AsyncClient(timeout=15.0) as http:
+        try:
+            resp = await http.post(
+                settings.registry_url.rstrip("/") + "/subscribe", content=req.body, headers=req.headers
+            )
+        except httpx.HTTPError as exc:
+            raise OnboardingFailed(f"cannot reach the registry: {exc}") from None
+    if resp.status_code != 200:
+        raise OnboardingFailed(
+            f"the registry refused the subscription: HTTP {resp.status_code} {resp.text[:300]}"
+        )
+
+
+async def run(
+    settings: GatewaySettings,
+    host: str = "127.0.0.1",
+    port: int = 8100,
+    *,
+    onboard: bool = True,
+    ready: Callable[[Gateway], None] | None = None,
+    stop: asyncio.Event | None = None,
+) -> None:
+    """Serve until stopped (Ctrl-C, or ``stop`` set). Raises :class:`OnboardingFailed`."""
+    gateway = Gateway(settings)
+    server = uvicorn.Server(server_config(gateway.asgi(), host, port))
+    serving = asyncio.ensure_future(server.serve())
+    try:
+        while not server.started:
+            if serving.done():
+                serving.result()
+                raise OnboardingFailed("the server stopped before it started")
+            await asyncio.sleep(0.02)
+        await gateway.start()
+        if onboard:
+            await subscribe(settings)
+        if ready is not None:
+            ready(gateway)
+        if stop is not None:
+            waiter = asyncio.ensure_future(stop.wait())
+            await asyncio.wait({serving, waiter}, return_when=asyncio.FIRST_COMPLETED)
+            waiter.cancel()
+        else:
+            await serving
+    finally:
+        server.should_exit = True
+        await asyncio.gather(serving, return_exceptions=True)
+        await gateway.aclose()
