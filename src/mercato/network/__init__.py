@@ -1,0 +1,1 @@
+"""A whole local network on loopback: `mercato up` and `mercato demo`. Talks to roles only over HTTP."""
