@@ -58,6 +58,12 @@ def _key_groups(q: IndexQuery) -> list[list[str]]:
     return groups
 
 
+def _terms(q: IndexQuery) -> list[str]:
+    """The query's words, split and lower-cased as the documents were (nothing else reaches the
+    FTS5 or tsquery syntax)."""
+    return [tok for t in q.terms for tok in text_tokens(t)]
+
+
 def _price_filter(q: IndexQuery) -> list[Any]:
     out: list[Any] = []
     if q.min_price is not None:
@@ -97,11 +103,11 @@ class SqliteFts:
 
     def search(self, conn: Connection, q: IndexQuery) -> list[Any]:
         stmt = sa.select(*_COLUMNS).where(*_price_filter(q)).limit(q.limit)
-        if q.empty:
-            return list(conn.execute(stmt.order_by(items.c.id)))
-        parts = [f'words:"{t}"' for t in q.terms]
+        parts = [f'words:"{t}"' for t in _terms(q)]
         for group in _key_groups(q):
             parts.append("(" + " OR ".join(f'keys:"{k}"' for k in group) + ")")
+        if not parts:
+            return list(conn.execute(stmt.order_by(items.c.id)))
         fts = sa.table("gateway_items_fts", sa.column("rowid"))
         stmt = stmt.join(fts, fts.c.rowid == items.c.id).where(
             sa.text("gateway_items_fts MATCH :m").bindparams(m=" AND ".join(parts))
@@ -129,11 +135,11 @@ class PostgresFts:
 
     def search(self, conn: Connection, q: IndexQuery) -> list[Any]:
         stmt = sa.select(*_COLUMNS).where(*_price_filter(q)).limit(q.limit)
-        if q.empty:
-            return list(conn.execute(stmt.order_by(items.c.id)))
-        parts = [f"'{t}'" for t in q.terms]
+        parts = [f"'{t}'" for t in _terms(q)]
         for group in _key_groups(q):
             parts.append("(" + " | ".join(f"'{k}'" for k in group) + ")")
+        if not parts:
+            return list(conn.execute(stmt.order_by(items.c.id)))
         tsq = sa.text("tsv @@ CAST(:tq AS tsquery)").bindparams(tq=" & ".join(parts))
         return list(conn.execute(stmt.where(tsq)))
 
