@@ -140,6 +140,7 @@ class FakeSeller:
         message: dict[str, Any] | None,
         error: dict[str, str] | None = None,
         message_id: str | None = None,
+        own_client: bool = False,
     ) -> Any:
         ctx = make_context(action, reply_to=reply_to, bpp_id=self.id, bpp_uri=self.url, message_id=message_id)
         body: dict[str, Any] = {"context": ctx.model_dump(by_alias=True, exclude_none=True)}
@@ -147,7 +148,11 @@ class FakeSeller:
             body["message"] = message
         if error is not None:
             body["error"] = error
-        answer = await self._client().send(str(reply_to.bap_uri), action, orjson.dumps(body))
+        if own_client:  # called from another event loop than the seller's server (a test)
+            async with BecknClient(self.id, self.identity.ukid, self.identity.keys.signing) as client:
+                answer = await client.send(str(reply_to.bap_uri), action, orjson.dumps(body))
+        else:
+            answer = await self._client().send(str(reply_to.bap_uri), action, orjson.dumps(body))
         self.sent.append((action, answer))
         return answer
 
@@ -248,7 +253,7 @@ class FakeSeller:
             bap_uri=bap_uri,
             transaction_id=transaction_id,
         )
-        return await self.send(action, ctx, {"order": order}, message_id=message_id)
+        return await self.send(action, ctx, {"order": order}, message_id=message_id, own_client=True)
 
 
 class FakeGateway:

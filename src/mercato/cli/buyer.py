@@ -59,10 +59,16 @@ def serve(
         if shown and line.lstrip().startswith("local API"):
             typer.echo(shown)
 
+    from mercato.buyer.onboarding import OnboardingFailed
+    from mercato.protocol.keys import KeyFormatError
+
     try:
         asyncio.run(run(settings, echo=echo))
     except KeyboardInterrupt:
         pass
+    except (OnboardingFailed, KeyFormatError) as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(1) from None
 
 
 @app.command("serve")
