@@ -157,7 +157,7 @@ class FakeSeller:
         return answer
 
     def _order(self, req: Any) -> dict[str, Any]:
-        order = req.message.order.model_dump(by_alias=True, exclude_none=True)
+        order: dict[str, Any] = req.message.order.model_dump(by_alias=True, exclude_none=True)
         prices = {i: p for i, _, p in self.items}
         total = 0
         for it in order.get("items", []):
@@ -167,7 +167,7 @@ class FakeSeller:
         return order
 
     async def answer(self, inbound: Inbound) -> None:
-        req = inbound.request
+        req: Any = inbound.request
         ctx = req.context
         action = inbound.action
         await asyncio.sleep(self.search_delay_s if action == "search" else 0.005)
@@ -264,6 +264,7 @@ class FakeGateway:
         source.add(self.identity.record())
         self.sellers = sellers
         self.nack: str | None = None
+        self.index_catalogs: list[dict[str, Any]] = []  # answer from "the index" with these catalogs
         self.receiver = BecknReceiver(keys=LookupCache(source), handler=self.handle, actions=("search",))
         self.served = Served(self.receiver)
         self.client: BecknClient | None = None
@@ -274,11 +275,28 @@ class FakeGateway:
             from mercato.protocol.errors import Code, ProtocolError
 
             raise ProtocolError(Code(self.nack), "search refused by the test gateway")
+        if self.index_catalogs:
+            task = asyncio.create_task(self.answer_from_index(inbound))
+            self.tasks.add(task)
+            task.add_done_callback(self.tasks.discard)
+            return
         auth = inbound.signature.render()
         for s in self.sellers:
             task = asyncio.create_task(self.forward(s.url, inbound.body, auth))
             self.tasks.add(task)
             task.add_done_callback(self.tasks.discard)
+
+    async def answer_from_index(self, inbound: Inbound) -> None:
+        ctx = make_context(
+            reply_to=inbound.request.context, bpp_id=self.identity.subscriber_id, bpp_uri=self.served.url
+        )
+        context = ctx.model_dump(by_alias=True, exclude_none=True)
+        async with BecknClient(
+            self.identity.subscriber_id, self.identity.ukid, self.identity.keys.signing
+        ) as client:
+            for catalog in self.index_catalogs:
+                body = orjson.dumps({"context": context, "message": {"catalog": catalog}})
+                await client.send(str(inbound.request.context.bap_uri), "on_search", body)
 
     async def forward(self, url: str, body: bytes, authorization: str) -> None:
         if self.client is None:

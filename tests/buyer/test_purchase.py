@@ -82,7 +82,7 @@ async def test_order_lifecycle(net: Net) -> None:
 
 async def test_search_deadline_does_not_wait_for_a_slow_seller(sqlite_net: Net) -> None:
     fast, slow = sqlite_net.sellers
-    slow.search_delay_s = 3.0
+    slow.search_delay_s = 1.5
     async with Client(sqlite_net.url, TOKEN) as c:
         stream = c.search("rice", deadline=0.8)
         got = [r async for r in stream]

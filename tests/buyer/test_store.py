@@ -48,9 +48,9 @@ def test_migrations_and_dedupe(db_url: str) -> None:
             order=order,
             stage="confirmed",
         )
-        seq = store.record_callback(**kw)  # type: ignore[arg-type]
+        seq = store.record_callback(**kw)
         assert seq is not None
-        assert store.record_callback(**kw) is None  # type: ignore[arg-type]
+        assert store.record_callback(**kw) is None
         assert store.seen("s1", "on_confirm", "m1") and not store.seen("s2", "on_confirm", "m1")
         got = store.get_order(o["id"])
         assert got is not None

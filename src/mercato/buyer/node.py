@@ -29,19 +29,28 @@ from mercato.buyer.errors import (
     Unavailable,
 )
 from mercato.buyer.store import BuyerStore
-from mercato.buyer.views import search_results
+from mercato.buyer.views import attestation_group, search_results
 from mercato.protocol.actions import CALLBACK_ACTIONS
+from mercato.protocol.catalog_publish import (
+    Attestation,
+    PublishError,
+    read_attestation,
+    search_mode_tag,
+    verify_attestation,
+)
 from mercato.protocol.errors import Code, ProtocolError
 from mercato.protocol.keys import KeyPair
 from mercato.protocol.messages import REQUEST_MODELS, make_context
-from mercato.protocol.models import Order
+from mercato.protocol.models import Catalog, Order
+from mercato.protocol.signing import SignatureError
 from mercato.transport.client import BecknClient, DeliveryError
-from mercato.transport.lookup import LookupCache
+from mercato.transport.lookup import KeyLookupError, LookupCache
 from mercato.transport.server import BecknReceiver, Inbound
 
 log = logging.getLogger("mercato.buyer")
 
 SEARCH_MODES = ("index", "broadcast", "both")
+_REJECTED: Any = object()
 STAGE_AFTER = {"on_init": "initialized", "on_confirm": "confirmed"}
 
 
@@ -281,11 +290,7 @@ class BuyerNode:
         if expect is not None and (isinstance(expect, bool) or not isinstance(expect, int) or expect < 1):
             raise BadRequest("expect must be a positive integer")
         ends = time.monotonic() + deadline_s
-        intent: dict[str, Any] = {
-            "tags": [
-                {"descriptor": {"code": "mercato"}, "list": [{"descriptor": {"code": "mode"}, "value": mode}]}
-            ]
-        }
+        intent: dict[str, Any] = {"tags": [search_mode_tag(mode)]}
         if text:
             intent["descriptor"] = {"name": text}
         if category:
@@ -317,18 +322,39 @@ class BuyerNode:
                 message = getattr(inbound.request, "message", None)
                 if message is None:  # an on_search carrying only an error: that seller has nothing
                     continue
+                attestations = await self.verify_attestations(message.catalog)
                 for result in search_results(
                     message.catalog,
                     bpp_id=inbound.sender.subscriber_id,
                     bpp_uri=str(ctx.bpp_uri),
                     transaction_id=handle.transaction_id,
                     source="gateway" if inbound.gateway is not None else "seller",
+                    attestations=attestations,
                 ):
+                    if result["source"] != "index" and inbound.sender.type == "BG":
+                        continue  # a gateway's own answer without a seller's signature: not trusted
                     self.remember_seller(result["bpp_id"], result["bpp_uri"])
                     sellers.add(result["bpp_id"])
                     yield result
         finally:
             self.correlator.close(handle.waiter)
+
+    async def verify_attestations(self, catalog: Catalog) -> dict[int, Attestation]:
+        """Check the seller's signature on each index result (provider) that carries one; a
+        provider whose attestation does not verify is left out (logged)."""
+        out: dict[int, Attestation] = {}
+        for index, provider in enumerate(catalog.providers or ()):
+            group = attestation_group(provider)
+            if group is None:
+                continue
+            try:
+                header, _ = read_attestation(group)
+                key = await self.keys.get(header.subscriber_id, header.unique_key_id)
+                out[index] = verify_attestation(group, key.signing_public_key)
+            except (PublishError, SignatureError, KeyLookupError) as exc:
+                log.warning("index result for provider %s dropped: %s", str(provider.id)[:64], exc)
+                out[index] = _REJECTED
+        return {i: a for i, a in out.items() if a is not _REJECTED}
 
     # --- sellers ----------------------------------------------------------------------------
 

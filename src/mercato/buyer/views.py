@@ -10,7 +10,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from mercato.protocol.models import Catalog, Order, Price
+from mercato.protocol.catalog_publish import ATTESTATION_CODE, Attestation
+from mercato.protocol.models import Catalog, Item, Order, Price, Provider
 
 # ISO 4217 currencies whose minor unit is not 1/100.
 _EXPONENTS = {
@@ -63,53 +64,79 @@ def price_view(price: Price | None) -> dict[str, Any]:
     return {"price": to_minor(price.value, price.currency), "currency": price.currency}
 
 
-def _tag(tags: Any, group: str, code: str) -> str | None:
-    for g in tags or ():
-        if g.descriptor is not None and g.descriptor.code == group:
-            for t in g.list_ or ():
-                if t.descriptor is not None and t.descriptor.code == code:
-                    return t.value  # type: ignore[no-any-return]
+def attestation_group(provider: Provider) -> dict[str, Any] | None:
+    """The provider's ``mercato:attestation`` tag group (index results), as plain data."""
+    for g in provider.tags or ():
+        if g.descriptor is not None and g.descriptor.code == ATTESTATION_CODE:
+            return g.model_dump(by_alias=True, exclude_none=True)
     return None
 
 
+def _item_view(item: Item) -> dict[str, Any]:
+    available = None
+    if item.quantity is not None and item.quantity.available is not None:
+        available = item.quantity.available.count
+    return {
+        "id": item.id,
+        "name": item.descriptor.name if item.descriptor else None,
+        **price_view(item.price),
+        "category_ids": list(item.category_ids or ()),
+        "available": available,
+    }
+
+
 def search_results(
-    catalog: Catalog, *, bpp_id: str, bpp_uri: str, transaction_id: str, source: str
+    catalog: Catalog,
+    *,
+    bpp_id: str,
+    bpp_uri: str,
+    transaction_id: str,
+    source: str,
+    attestations: dict[int, Attestation] | None = None,
 ) -> list[dict[str, Any]]:
     """One result per provider of an ``on_search`` catalog: who sells, and the items with prices.
 
-    A provider may name another seller node than the sender (a gateway answering from its index)
-    with the ``mercato`` tags ``bpp_id``/``bpp_uri``; ``catalog_version`` and ``signature`` are
-    passed on when the catalog carries them.
+    A provider answered from a gateway's index carries the seller's signed publication
+    (``attestations[i]`` for provider ``i``, already verified by the caller): the result then names
+    that seller, its catalog version and signature, and every item and price comes from the signed
+    publication itself (an item the publication lacks is left out), never from the gateway.
     """
     out: list[dict[str, Any]] = []
-    for provider in catalog.providers or ():
+    for index, provider in enumerate(catalog.providers or ()):
+        att = (attestations or {}).get(index)
         items = []
         for item in provider.items or ():
-            available = None
-            if item.quantity is not None and item.quantity.available is not None:
-                available = item.quantity.available.count
-            items.append(
-                {
-                    "id": item.id,
-                    "name": item.descriptor.name if item.descriptor else None,
-                    **price_view(item.price),
-                    "category_ids": list(item.category_ids or ()),
-                    "available": available,
-                }
-            )
-        out.append(
-            {
-                "bpp_id": _tag(provider.tags, "mercato", "bpp_id") or bpp_id,
-                "bpp_uri": _tag(provider.tags, "mercato", "bpp_uri") or bpp_uri,
-                "provider_id": provider.id,
-                "provider_name": provider.descriptor.name if provider.descriptor else None,
-                "items": items,
-                "transaction_id": transaction_id,
-                "source": _tag(provider.tags, "mercato", "source") or source,
-                "catalog_version": _tag(provider.tags, "mercato", "catalog_version"),
-                "signature": _tag(provider.tags, "mercato", "signature"),
+            if att is not None:
+                signed = att.item(provider.id or "", item.id or "")
+                if signed is None:
+                    continue
+                item = Item.model_validate(signed)
+            items.append(_item_view(item))
+        result = {
+            "bpp_id": bpp_id,
+            "bpp_uri": bpp_uri,
+            "provider_id": provider.id,
+            "provider_name": provider.descriptor.name if provider.descriptor else None,
+            "items": items,
+            "transaction_id": transaction_id,
+            "source": source,
+            "catalog_version": None,
+            "signature": None,
+        }
+        if att is not None:
+            group = attestation_group(provider) or {}
+            values = {
+                (t.get("descriptor") or {}).get("code"): t.get("value") for t in group.get("list") or ()
             }
-        )
+            uri = values.get("bpp_uri")
+            result.update(
+                bpp_id=att.bpp_id,
+                bpp_uri=uri if isinstance(uri, str) else bpp_uri,
+                source="index",
+                catalog_version=str(att.version),
+                signature=att.signature.render(),
+            )
+        out.append(result)
     return out
 
 
