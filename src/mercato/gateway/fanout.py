@@ -18,7 +18,8 @@ from dataclasses import dataclass, field
 
 from mercato.gateway.breaker import CircuitBreakers
 from mercato.gateway.directory import Seller
-from mercato.transport.client import BecknClient, DeliveryError
+from mercato.protocol.signing import digest_header
+from mercato.transport.client import BecknClient, DeliveryError, action_url
 
 log = logging.getLogger("mercato.gateway.fanout")
 
@@ -87,23 +88,30 @@ class Broadcaster:
         """Forward to every seller whose circuit allows it; returns when all have answered or
         timed out (the caller runs this in the background)."""
         tasks = []
+        # one X-Gateway-Authorization per search: every seller gets the same bytes
+        headers = {
+            "Content-Type": "application/json",
+            "Authorization": authorization,
+            "X-Gateway-Authorization": self.client.sign(body),
+            "Digest": digest_header(body),
+        }
         for seller in sellers:
             if not self.breakers.allow(seller.subscriber_id):
                 self.stats.skipped_open += 1
                 continue
             state.sellers.add(seller.subscriber_id)
-            tasks.append(self._forward(seller, body, authorization, state.expires_at))
+            tasks.append(self._forward(seller, body, headers, state.expires_at))
         if tasks:
             await asyncio.gather(*tasks)
 
-    async def _forward(self, seller: Seller, body: bytes, authorization: str, expires_at: float) -> None:
+    async def _forward(self, seller: Seller, body: bytes, headers: dict[str, str], expires_at: float) -> None:
         budget = min(self.seller_timeout_s, expires_at - time.time())
         sid = seller.subscriber_id
         if budget <= 0:
             return
         try:
             answer = await asyncio.wait_for(
-                self.client.forward(seller.subscriber_url, "search", body, authorization), budget
+                self.client.post(action_url(seller.subscriber_url, "search"), body, headers), budget
             )
         except (DeliveryError, TimeoutError) as exc:
             self.stats.failed += 1
