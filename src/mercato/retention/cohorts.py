@@ -6,11 +6,11 @@ Periods after the end of the data are absent (not zero), so young cohorts are no
 from __future__ import annotations
 
 import datetime as dt
-import math
 
+import numpy as np
 import polars as pl
 
-from mercato.retention.days import PARTITION_ROWS, Days, days
+from mercato.retention.days import Days, days, run_starts
 
 PERIODS = ("month", "week")
 _EPOCH_MONDAY = dt.date(1970, 1, 5)
@@ -39,43 +39,60 @@ def cohort_table(
     ``customers`` (cohort size), ``active`` (customers with a purchase in the period), ``share_active``,
     ``orders``, ``revenue`` (net, major units) and ``cumulative_revenue_per_customer``."""
     _period_key(pl.lit(dt.date(2000, 1, 1)), period)  # validate early
-    table = days(frame).table
-    d = (
-        table.lazy()
-        .select("cust", "day", "value", "orders", "purchase")
-        .with_columns(key=_period_key(pl.col("day"), period))
+    table = days(frame).table  # sorted by (cust, day): each customer, and each customer-period, is a run
+    n = table.height
+    cust = table["cust"].to_numpy()
+    day = table["day"].to_physical().to_numpy()
+    first_day = int(day.min()) if n else 0
+    # Period keys of every calendar day in the data's range, looked up by day (no per-row date maths).
+    span = pl.int_range(first_day, int(day.max()) + 1 if n else 0, eager=True).cast(pl.Int32)
+    lut = (
+        pl.DataFrame({"d": span.cast(pl.Date)})
+        .select(_period_key(pl.col("d"), period))
+        .to_series()
+        .to_numpy()
     )
-    acq = d.filter(pl.col("purchase")).group_by("cust").agg(cohort_key=pl.col("key").min()).collect()
-    # Customers are disjoint across hash partitions, so per-partition cells add up exactly; partitions
-    # bound the memory of the join and group-by on large inputs.
-    parts = max(1, math.ceil(table.height / PARTITION_ROWS))
-    partial = []
-    for i in range(parts):
-        sub, sub_acq = (
-            (d, acq.lazy())
-            if parts == 1
-            else (
-                d.filter(pl.col("cust") % parts == i),
-                acq.lazy().filter(pl.col("cust") % parts == i),
-            )
-        )
-        rows = sub.join(sub_acq, on="cust", how="inner").with_columns(
-            period=pl.col("key") - pl.col("cohort_key")
-        )
-        partial.append(
-            rows.group_by("cohort_key", "period")
-            .agg(
-                active=pl.col("cust").filter(pl.col("purchase")).n_unique().cast(pl.Int64),
-                orders=pl.col("orders").sum().cast(pl.Int64),
-                revenue=pl.col("value").sum(),
-            )
-            .collect()
-        )
+    key = lut[day - first_day]
+    purchase = table["purchase"].to_numpy()
+    # Acquisition: the period of each customer's first purchase day (the first purchase row of its run).
+    starts = run_starts(cust)
+    lengths = np.diff(np.append(starts, n))
+    bought = np.flatnonzero(purchase)
+    acq_rows = bought[run_starts(cust[bought])]
+    # Customer (run) index of each acquired customer; customers with only refunds are never acquired.
+    acq_runs = np.searchsorted(starts, acq_rows, side="right") - 1
+    cohort_of = np.full(len(starts), int(key.max()) + 1 if n else 0, dtype=np.int64)  # "never"
+    cohort_of[acq_runs] = key[acq_rows]
+    period_of = key - np.repeat(cohort_of, lengths)
+    keep = period_of >= 0  # drops the never acquired, and refund-only days before acquisition
+    # A customer is active in a period if the period holds one of its purchase days: count the first.
+    active = np.zeros(n, dtype=np.int64)
+    active[bought[run_starts(cust[bought], key[bought])]] = 1
+    # One integer per (cohort, period) cell: a single-key group-by is several times faster than two keys.
+    base = int(key.min()) if n else 0
+    width = (int(key.max()) if n else 0) - base + 1
     cells = (
-        pl.concat(partial).group_by("cohort_key", "period").agg(pl.col("active", "orders", "revenue").sum())
+        pl.DataFrame(
+            {
+                "cell": (key - period_of - base)[keep] * width + period_of[keep],
+                "active": active[keep],
+                "orders": table["orders"].to_numpy()[keep],
+                "revenue": table["value"].to_numpy()[keep],
+            }
+        )
+        .group_by("cell")
+        .agg(pl.col("active", "orders", "revenue").sum())
+        .select(
+            cohort_key=pl.col("cell") // width + base,
+            period=pl.col("cell") % width,
+            active="active",
+            orders="orders",
+            revenue="revenue",
+        )
     )
+    acq = pl.DataFrame({"cohort_key": key[acq_rows]})
     sizes_df = acq.group_by("cohort_key").agg(customers=pl.len().cast(pl.Int64))
-    last_key = d.select(pl.col("key").max()).collect().item()
+    last_key = int(key.max()) if len(key) else 0
     if sizes_df.height == 0:
         return pl.DataFrame(
             schema={

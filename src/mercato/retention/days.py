@@ -4,26 +4,28 @@ Purchases are counted per customer per UTC day: several orders on one day are on
 values summed). A negative amount is a refund: it is netted into that day's value, and a day with
 nothing but refunds is not a purchase.
 
-Customers are keyed by a 64-bit hash of their id (integer group-bys are several times faster and
-lighter than string ones), checked against a second, independent hash: if two ids ever shared the first
-hash, the exact ids are used instead. Large inputs are aggregated in hash partitions to bound memory."""
+Customers are keyed by a 64-bit hash of their id (integer keys sort and group several times faster and
+lighter than strings), checked against a second, independent hash: if two ids ever shared the first
+hash, the exact ids are used instead. The transactions are sorted once by (customer, day); every
+customer-day and every customer is then a contiguous run, so the aggregation is a segmented sum over
+arrays (no hash table over the rows) and cohorts and RFM reuse the same order."""
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
+import numpy as np
 import polars as pl
 
-#: Rows per partition of the customer-day aggregation.
-PARTITION_ROWS = 1_000_000
 _SEED, _CHECK = 0x5EED, 0xC0FFEE
+_COLUMNS = ("cust", "day", "value", "orders", "purchase")
 
 
 @dataclass
 class Days:
-    """``table``: cust, day, value (net, minor units), orders (non-refund rows), purchase (bool);
-    ``names``: cust -> customer_id."""
+    """``table``: cust, day, value (net, minor units), orders (non-refund rows), purchase (bool), sorted
+    by (cust, day) with one row per customer-day; ``names``: cust -> customer_id, one row per customer
+    in the order the customers appear in ``table``."""
 
     table: pl.DataFrame
     names: pl.DataFrame
@@ -33,26 +35,57 @@ class Days:
         return self.table.height
 
 
-def _aggregate(keyed: pl.LazyFrame, key: str) -> pl.LazyFrame:
-    return keyed.group_by(key, "day").agg(
-        value=pl.col("amount").sum(),
-        orders=(pl.col("amount") >= 0).sum().cast(pl.Int64),
-        purchase=(pl.col("amount") >= 0).any(),
-        lo=pl.col("check").min(),
-        hi=pl.col("check").max(),
+def _hash(ids: pl.Series, seed: int) -> pl.Series:
+    return ids.hash(seed=seed)
+
+
+def _day(timestamp: pl.Expr) -> pl.Expr:
+    return timestamp.dt.epoch("d").cast(pl.Int32)
+
+
+def run_starts(*keys: np.ndarray) -> np.ndarray:
+    """Indexes where a run of equal ``keys`` (compared together, row by row) begins."""
+    n = len(keys[0])
+    if n == 0:
+        return np.zeros(0, dtype=np.int64)
+    new = np.empty(n, dtype=bool)
+    new[0] = True
+    np.not_equal(keys[0][1:], keys[0][:-1], out=new[1:])
+    for k in keys[1:]:
+        new[1:] |= k[1:] != k[:-1]
+    return np.flatnonzero(new)
+
+
+def _collapse(cust: np.ndarray, day: np.ndarray, amount: np.ndarray) -> pl.DataFrame:
+    """Customer-days of rows already sorted by (cust, day)."""
+    starts = run_starts(cust, day)
+    if len(starts) == 0:
+        value = np.zeros(0, dtype=np.int64)
+        orders = np.zeros(0, dtype=np.int64)
+    else:
+        value = np.add.reduceat(amount.astype(np.int64, copy=False), starts)
+        orders = np.add.reduceat((amount >= 0).astype(np.int64), starts)
+    return pl.DataFrame(
+        {
+            "cust": pl.Series(cust[starts], dtype=pl.UInt64),
+            "day": pl.Series(day[starts], dtype=pl.Int32).cast(pl.Date),
+            "value": pl.Series(value, dtype=pl.Int64),
+            "orders": pl.Series(orders, dtype=pl.Int64),
+            "purchase": pl.Series(orders > 0, dtype=pl.Boolean),
+        }
     )
 
 
-def _exact(frame: pl.LazyFrame, day: pl.Expr) -> Days:
-    names = frame.select("customer_id").unique().sort("customer_id").with_row_index("cust").collect()
+def _exact(frame: pl.DataFrame) -> Days:
+    """The same table keyed by the rank of the exact id (the path taken if two ids share a hash)."""
+    names = frame.select("customer_id").unique().sort("customer_id").with_row_index("cust")
     names = names.with_columns(pl.col("cust").cast(pl.UInt64))
-    table = (
-        frame.join(names.lazy(), on="customer_id")
-        .select("cust", day=day, amount="amount", check=pl.lit(0, dtype=pl.UInt64))
-        .pipe(_aggregate, "cust")
-        .drop("lo", "hi")
-        .collect()
+    keyed = (
+        frame.join(names, on="customer_id")
+        .select("cust", day=_day(pl.col("timestamp")), amount="amount")
+        .sort("cust", "day")
     )
+    table = _collapse(keyed["cust"].to_numpy(), keyed["day"].to_numpy(), keyed["amount"].to_numpy())
     return Days(table, names)
 
 
@@ -60,30 +93,37 @@ def days(frame: pl.DataFrame | pl.LazyFrame | Days) -> Days:
     """Collapse a transactions table (customer_id, timestamp, amount) to customer-days."""
     if isinstance(frame, Days):
         return frame
-    lazy = frame.lazy()
-    day = pl.col("timestamp").dt.epoch("d").cast(pl.Int32).cast(pl.Date)
-    ids = lazy.select("customer_id").collect().get_column("customer_id")
-    cust = ids.hash(seed=_SEED)
-    check = ids.hash(seed=_CHECK)  # the row's own second hash: exposes any clash of the first
-    first = cust.is_first_distinct()
-    names = pl.DataFrame({"cust": cust.filter(first), "customer_id": ids.filter(first)})
-    del first, ids
-    keyed = lazy.select(day=day, amount="amount").collect().with_columns(cust=cust, check=check)
-    n_rows = len(cust)
-    del cust, check
-    parts = max(1, math.ceil(n_rows / PARTITION_ROWS))
-    pieces: list[pl.DataFrame] = []
-    for i in range(parts):
-        sub = keyed.lazy() if parts == 1 else keyed.lazy().filter(pl.col("cust") % parts == i)
-        agg = _aggregate(sub, "cust").collect()
-        clash = agg.group_by("cust").agg(ok=pl.col("lo").min() == pl.col("hi").max()).filter(~pl.col("ok"))
-        if clash.height:
-            del keyed, pieces
-            return _exact(lazy, day)
-        pieces.append(agg.drop("lo", "hi"))
+    tx = frame.lazy().select("customer_id", "timestamp", "amount").collect()
+    ids = tx.get_column("customer_id")
+    keyed = (
+        pl.DataFrame(
+            {
+                "cust": _hash(ids, _SEED),
+                "day": tx.select(_day(pl.col("timestamp"))).to_series(),
+                "amount": tx.get_column("amount"),
+            }
+        )
+        .with_row_index("row")
+        .sort("cust", "day")
+    )
+    cust = keyed["cust"].to_numpy()
+    # Each row's own second hash, in sorted order: two ids sharing the first hash differ in the second.
+    check = _hash(ids, _CHECK).gather(keyed["row"]).to_numpy()
+    if np.any((cust[1:] == cust[:-1]) & (check[1:] != check[:-1])):
+        del keyed, cust, check
+        return _exact(tx)
+    del check
+    table = _collapse(cust, keyed["day"].to_numpy(), keyed["amount"].to_numpy())
+    first = run_starts(cust)
+    rows = keyed["row"].gather(first)
     del keyed
-    table = pieces[0] if len(pieces) == 1 else pl.concat(pieces)
+    names = pl.DataFrame({"cust": pl.Series(cust[first], dtype=pl.UInt64), "customer_id": ids.gather(rows)})
     return Days(table, names)
+
+
+def customer_starts(d: Days) -> np.ndarray:
+    """Indexes of ``d.table`` where each customer's run begins (aligned with ``d.names``)."""
+    return run_starts(d.table["cust"].to_numpy())
 
 
 def with_names(frame: pl.DataFrame | pl.LazyFrame, d: Days) -> pl.LazyFrame:

@@ -13,9 +13,10 @@ import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import polars as pl
 
-from mercato.retention.days import Days, days, with_names
+from mercato.retention.days import Days, customer_starts, days
 from mercato.retention.errors import InputError
 from mercato.retention.summary import to_date
 
@@ -65,9 +66,21 @@ def load_segments(path: str | Path) -> list[Segment]:
     return out
 
 
-def _score(col: pl.Expr, bins: int) -> pl.Expr:
-    n = pl.len()
-    return ((col.rank("min") - 1) * bins // n + 1).cast(pl.Int8)
+def _min_rank(values: np.ndarray) -> np.ndarray:
+    """1-based rank of each value, ties sharing the lowest rank (as ``rank("min")``)."""
+    if values.dtype.kind in "iu" and len(values):
+        lo, hi = int(values.min()), int(values.max())
+        if hi - lo <= 4 * len(values) + 1024:  # small integer range: count instead of sorting
+            counts = np.bincount(values - lo, minlength=hi - lo + 1)
+            below = np.cumsum(counts) - counts
+            ranks: np.ndarray = below[values - lo] + 1
+            return ranks
+    return pl.Series(values).rank("min").to_numpy().astype(np.int64)
+
+
+def _score(values: np.ndarray, bins: int) -> np.ndarray:
+    n = max(len(values), 1)
+    return ((_min_rank(values) - 1) * bins // n + 1).astype(np.int8)
 
 
 def rfm_table(
@@ -83,40 +96,53 @@ def rfm_table(
     if bins < 2:
         raise ValueError("RFM needs at least 2 bins")
     dd = days(frame)
-    d = dd.table.lazy()
     end = to_date(as_of, "as-of date")
+    t = dd.table  # sorted by (cust, day): each customer is a run, aligned with dd.names
+    starts = customer_starts(dd)
+    day = t["day"].to_physical().to_numpy()
+    value = t["value"].to_numpy()
+    purchase = t["purchase"].to_numpy()
     if end is not None:
-        d = d.filter(pl.col("day") <= end)
-    per = d.group_by("cust").agg(
-        last=pl.col("day").filter(pl.col("purchase")).max(),
-        frequency=pl.col("purchase").sum().cast(pl.Int64),
-        monetary=pl.col("value").sum() / float(minor_per_major),
-    )
-    per = per.filter(pl.col("frequency") > 0)
-    ref = pl.lit(end) if end is not None else pl.col("last").max()
-    per = per.with_columns(recency_days=(ref - pl.col("last")).dt.total_days().cast(pl.Int64))
-    per = per.with_columns(
-        r=_score(-pl.col("recency_days"), bins),
-        f=_score(pl.col("frequency"), bins),
-        m=_score(pl.col("monetary"), bins),
-    )
+        upto = day <= (end - dt.date(1970, 1, 1)).days
+        value = np.where(upto, value, 0)
+        purchase = purchase & upto
+    if len(starts):
+        frequency = np.add.reduceat(purchase.astype(np.int64), starts)
+        monetary = np.add.reduceat(value, starts)
+        last = np.maximum.reduceat(np.where(purchase, day, np.iinfo(np.int32).min), starts)
+    else:
+        frequency = monetary = last = np.zeros(0, dtype=np.int64)
+    has = frequency > 0
+    frequency, monetary, last = frequency[has], monetary[has], last[has]
+    ref = (end - dt.date(1970, 1, 1)).days if end is not None else (int(last.max()) if len(last) else 0)
+    recency = (ref - last).astype(np.int64)
+    r, f, m = _score(-recency, bins), _score(frequency, bins), _score(monetary, bins)
     segs = tuple(segments) if segments is not None else DEFAULT_SEGMENTS
     scale = 5 if segments is None else bins
 
-    def scaled(c: str) -> pl.Expr:
-        return pl.col(c) if scale == bins else ((pl.col(c).cast(pl.Int32) * scale + bins - 1) // bins)
+    def scaled(c: np.ndarray) -> np.ndarray:
+        return c if scale == bins else (c.astype(np.int32) * scale + bins - 1) // bins
 
-    seg_expr: pl.Expr = pl.lit(OTHER)
-    for s in reversed(segs):
-        cond = (
-            scaled("r").is_between(s.r[0], s.r[1])
-            & scaled("f").is_between(s.f[0], s.f[1])
-            & scaled("m").is_between(s.m[0], s.m[1])
-        )
-        seg_expr = pl.when(cond).then(pl.lit(s.name)).otherwise(seg_expr)
-    out = with_names(per, dd).with_columns(
+    rs, fs, ms = scaled(r), scaled(f), scaled(m)
+    seg = np.full(len(r), len(segs), dtype=np.uint32)  # OTHER
+    for i in range(len(segs) - 1, -1, -1):  # first match wins
+        sg = segs[i]
+        cond = (rs >= sg.r[0]) & (rs <= sg.r[1]) & (fs >= sg.f[0]) & (fs <= sg.f[1])
+        seg[cond & (ms >= sg.m[0]) & (ms <= sg.m[1])] = i
+    out = pl.DataFrame(
+        {
+            "customer_id": dd.names["customer_id"].filter(pl.Series(has)),
+            "recency_days": recency,
+            "frequency": pl.Series(frequency, dtype=pl.Int64),
+            "monetary": pl.Series(monetary, dtype=pl.Int64) / float(minor_per_major),
+            "r": r,
+            "f": f,
+            "m": m,
+            "segment": pl.Series([sg.name for sg in segs] + [OTHER], dtype=pl.Utf8).gather(seg),
+        }
+    ).lazy()
+    out = out.with_columns(
         rfm=pl.concat_str(pl.col("r").cast(pl.Utf8), pl.col("f").cast(pl.Utf8), pl.col("m").cast(pl.Utf8)),
-        segment=seg_expr,
     )
     return (
         out.select("customer_id", "recency_days", "frequency", "monetary", "r", "f", "m", "rfm", "segment")
