@@ -100,9 +100,18 @@ def quote(store: Store, basket: Basket) -> Quote:
         return _fresh(s, basket, lock=False)[0]
 
 
+def quote_with_catalog(store: Store, basket: Basket) -> tuple[Quote, Catalog]:
+    """A fresh quote and the part of the catalog behind it (item names, times to ship, locations)."""
+    with store.read() as s:
+        q, catalog, _ = _fresh(s, basket, lock=False)
+        return q, catalog
+
+
 def save_quote(store: Store, bap_id: str, transaction_id: str, q: Quote, stage: str, now: datetime,
-               details: Mapping[str, Any] | None = None) -> None:  # fmt: skip
-    """Remember the quote sent at ``select`` or ``init`` (and the init details) for confirm."""
+               details: Mapping[str, Any] | None = None,
+               callback: Callback | None = None) -> None:  # fmt: skip
+    """Remember the quote sent at ``select`` or ``init`` (and the init details) for confirm; ``callback``
+    (the on_select / on_init answer) is put in the outbox in the same transaction."""
     check_now(now)
     if stage not in ("select", "init"):
         raise InvalidInput(f"quote stage must be select or init, got {stage!r}")
@@ -114,6 +123,8 @@ def save_quote(store: Store, bap_id: str, transaction_id: str, q: Quote, stage: 
         row.details = dict(details or {}) if details is not None or row.details is None else row.details
         row.updated_at = now
         s.add(row)
+        if callback is not None:
+            send_later(s, callback)
 
 
 def stored_quote(store: Store, bap_id: str, transaction_id: str) -> tuple[Quote, dict[str, Any]] | None:

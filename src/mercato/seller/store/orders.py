@@ -195,15 +195,31 @@ def cancel(
     return result
 
 
-def pay(store: Store, order_id: str, amount: int, now: datetime) -> Order:
+def pay(store: Store, order_id: str, amount: int, now: datetime, notify: Notifier | None = None) -> Order:
     """Record money collected outside confirm/delivery (e.g. a credit order paid later)."""
 
     def fn(s: Session, order: Order, book: StockBook, cat: Catalog) -> tuple[None, tuple[LedgerEntry, ...]]:
         record_payment(order, Money(amount, order.currency))
         return None, ()
 
-    order, _ = change(store, order_id, now, fn)
+    order, _ = change(store, order_id, now, fn, notify)
     return order
+
+
+def update_details(store: Store, order_id: str, changes: Mapping[str, Any], now: datetime,
+                   notify: Notifier | None = None) -> Order:  # fmt: skip
+    """Merge ``changes`` into the order's details (delivery address, contact, billing) in one transaction."""
+    check_now(now)
+    with store.write() as s:
+        row = lock_order(s, order_id)
+        row.details = {**dict(row.details), **dict(changes)}
+        row.updated_at = now
+        order = load(s, row)
+        if notify is not None:
+            cb = notify(order)
+            if cb is not None:
+                send_later(s, cb)
+        return order
 
 
 # -- reading -------------------------------------------------------------------------------------

@@ -1,0 +1,1 @@
+"""The merchant admin API under ``/admin`` (bearer token; see :mod:`.api`)."""

@@ -1,0 +1,124 @@
+"""``init`` → ``on_init`` and ``confirm`` → ``on_confirm``.
+
+init re-prices the basket against the quote sent at select (a changed price answers 40003 with the new
+quote; stock gone answers 40002 with the quantity left), records billing, delivery address and payment
+terms, and answers the final terms. confirm runs the store's one confirm transaction: the order, its
+stock reservations and its on_confirm commit together, and a repeated confirm of the same transaction
+gets the first answer again (with the new message id) and makes no second order.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from mercato.protocol.models import ConfirmRequest as BecknConfirm
+from mercato.protocol.models import InitRequest
+from mercato.seller.domain import InsufficientStock, Order, Quote, QuoteChanged
+from mercato.seller.domain.orders import PaymentType
+from mercato.seller.domain.quotes import require_available, require_unchanged
+from mercato.seller.store import Callback
+from mercato.seller.store import checkout as store_checkout
+from mercato.seller.store.checkout import ConfirmRequest
+
+from . import beckn
+from .discovery import order_draft_json
+from .env import Env
+from .parse import draft
+from .reply import callback, error_json, rewrap
+
+
+def _stale(
+    req_ctx: Any,
+    action: str,
+    env: Env,
+    exc: QuoteChanged | InsufficientStock,
+    fresh: Quote | None,
+    provider_id: str,
+) -> Callback:
+    order: dict[str, Any] = {"provider": {"id": provider_id}}
+    if fresh is not None:
+        order["items"] = [
+            {
+                "id": ln.item_id,
+                "quantity": {
+                    "selected": {"count": ln.quantity},
+                    "available": {"count": max(0, ln.available_quantity)},
+                },
+            }
+            for ln in fresh.lines
+        ]
+        order["quote"] = beckn.quote_json(fresh)
+    if isinstance(exc, InsufficientStock):
+        order["items"] = [
+            {"id": i, "quantity": {"selected": {"count": req}, "available": {"count": max(0, left)}}}
+            for i, (req, left) in sorted(exc.shortages.items())
+        ]
+    return callback(req_ctx, action, env.me, {"order": order}, error_json(exc))
+
+
+def init(env: Env, req: InitRequest) -> Callback | None:
+    ctx = req.context
+    d = draft(req.message.order if req.message else None, ctx)
+    fresh, cat = store_checkout.quote_with_catalog(env.store, d.basket)
+    txn = str(ctx.transaction_id)
+    stored = store_checkout.stored_quote(env.store, ctx.bap_id, txn)
+    try:
+        if stored is not None and stored[0].provider_id == fresh.provider_id:
+            require_unchanged(stored[0], fresh)
+        require_available(fresh)
+    except (QuoteChanged, InsufficientStock) as exc:
+        return _stale(ctx, "on_init", env, exc, fresh, d.basket.provider_id)
+    order = order_draft_json(cat, fresh, d.basket, env.now(), d.details)
+    if "billing" in d.details:
+        order["billing"] = d.details["billing"]
+    order["payments"] = [beckn.payment_json(fresh.total, d.payment_type, False, d.details["collected_by"])]
+    cb = callback(ctx, "on_init", env.me, {"order": order})
+    store_checkout.save_quote(env.store, ctx.bap_id, txn, fresh, "init", env.now(), d.details, callback=cb)
+    return None
+
+
+def confirm(env: Env, req: BecknConfirm) -> Callback | None:
+    ctx = req.context
+    txn = str(ctx.transaction_id)
+    again = store_checkout.stored_answer(env.store, ctx.bap_id, txn)
+    if again is not None:
+        return rewrap(again.response, ctx, env.me)
+    d = draft(req.message.order if req.message else None, ctx)
+    details = dict(d.details)
+    stored = store_checkout.stored_quote(env.store, ctx.bap_id, txn)
+    if stored is not None:
+        for k, v in stored[1].items():
+            if k not in details or (k in ("payment_type", "collected_by") and not _explicit_payment(req)):
+                details[k] = v
+    ptype = PaymentType(details.get("payment_type", d.payment_type.value))
+
+    def respond(order: Order) -> Callback:
+        return callback(ctx, "on_confirm", env.me, {"order": beckn.order_json(order, details)})
+
+    creq = ConfirmRequest(
+        ctx.bap_id, txn, d.basket, ptype, buyer_id=_buyer(details), bap_uri=str(ctx.bap_uri), details=details
+    )
+    try:
+        res = store_checkout.confirm(
+            env.store, creq, order_id=str(uuid.uuid4()), now=env.now(), respond=respond
+        )
+    except QuoteChanged as exc:
+        return _stale(ctx, "on_confirm", env, exc, exc.fresh, d.basket.provider_id)
+    except InsufficientStock as exc:
+        return _stale(ctx, "on_confirm", env, exc, None, d.basket.provider_id)
+    if res.replayed:  # a concurrent duplicate won the race: answer with its stored on_confirm
+        return rewrap(res.response, ctx, env.me)
+    return None
+
+
+def _explicit_payment(req: BecknConfirm) -> bool:
+    order = req.message.order if req.message else None
+    return bool(order is not None and order.payments and order.payments[0].type)
+
+
+def _buyer(details: dict[str, Any]) -> str | None:
+    """A stable customer id for retention: the billing email or phone, when given."""
+    billing = details.get("billing") or {}
+    who = billing.get("email") or billing.get("phone")
+    return str(who) if who else None

@@ -1,0 +1,256 @@
+"""One seller node: the verifying Beckn receiver in front of a FastAPI app (admin API, /on_subscribe,
+/health, /track), the outbox delivering callbacks with the signing client, and onboarding at start.
+
+Start-up (FastAPI lifespan): make sure the configured provider and location exist, then in the
+background fetch the registry's keys (``GET /keys``, or the pinned key), point the lookup cache at the
+registry and subscribe as a BPP (the registry calls ``/on_subscribe`` here before it answers, so this
+runs while the server is already listening). Shutdown: finish accepted work, stop the outbox loops.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from typing import Any
+
+import httpx
+import orjson
+from fastapi import FastAPI, HTTPException, Request, Response
+
+from mercato.protocol.actions import SELLER_ACTIONS
+from mercato.protocol.keys import KeyPair
+from mercato.protocol.onboarding import OnboardingError, answer_on_subscribe
+from mercato.protocol.signing import SignatureError, verify
+from mercato.seller.admin.api import admin_router
+from mercato.seller.config import SellerConfig
+from mercato.seller.domain import Address, DeliveryPolicy, Descriptor, GeoPoint, Location, Money, Provider
+from mercato.seller.domain.support import SupportContact
+from mercato.seller.handlers import Env, Identity, SellerHandlers
+from mercato.seller.store import Store, open_store
+from mercato.seller.store import catalog as store_catalog
+from mercato.seller.store import orders as store_orders
+from mercato.transport import outbox
+from mercato.transport.client import BecknClient
+from mercato.transport.lookup import LookupCache, RegistryKeySource, RegistryUnavailable, SubscriberKey
+from mercato.transport.server import BecknReceiver
+
+from .onboarding import registry_keys, subscribe_until_done
+
+log = logging.getLogger("mercato.seller.node")
+
+
+class _NotYet:
+    """Key source until the registry's keys are known: every lookup is 'registry unavailable' (503)."""
+
+    async def fetch(self, subscriber_id: str, unique_key_id: str) -> list[SubscriberKey]:
+        raise RegistryUnavailable("the registry is not reachable yet")
+
+
+class SellerNode:
+    def __init__(
+        self,
+        config: SellerConfig,
+        *,
+        keys: KeyPair | None = None,
+        store: Store | None = None,
+        delivery_loops: int = 2,
+    ) -> None:
+        self.config = config
+        self.keys = keys or config.load_keys()
+        self.store = store or open_store(config.database_url)
+        self.me = Identity(
+            config.subscriber_id,
+            config.public_url,
+            config.domain,
+            config.country,
+            config.cities[0] if config.cities else "*",
+        )
+        s = config.support
+        support = SupportContact(s.phone, s.email, s.url) if (s.phone or s.email or s.url) else None
+        self.env = Env(self.store, self.me, support)
+        self.handlers = SellerHandlers(self.env, wake=self.wake)
+        self.lookup = LookupCache(_NotYet(), negative_ttl_s=1.0)
+        self.receiver = BecknReceiver(
+            keys=self.lookup,
+            handler=self.handlers,
+            actions=SELLER_ACTIONS,
+            subscriber_id=config.subscriber_id,
+        )
+        self.delivery_loops = delivery_loops
+        self.registry_info: dict[str, Any] | None = None
+        self.subscribed = False
+        self.delivered = 0
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._wake: asyncio.Event | None = None
+        self._stop: asyncio.Event | None = None
+        self.api = FastAPI(
+            title="Mercato seller node",
+            version="1.1.0",
+            lifespan=self._lifespan,
+            description="Merchant admin API of a Mercato seller node (Beckn BPP).",
+        )
+        self.api.include_router(admin_router(self))
+        self.api.add_api_route("/on_subscribe", self.on_subscribe, methods=["POST"], include_in_schema=False)
+        self.api.add_api_route("/health", self.health, methods=["GET"], include_in_schema=False)
+        self.api.add_api_route("/track/{order_id}", self.track, methods=["GET"], include_in_schema=False)
+        self.asgi = self.receiver.in_front_of(self.api)
+
+    # -- outbox ----------------------------------------------------------------------------------
+
+    def wake(self) -> None:
+        """Tell the outbox loops that a callback was committed (safe from any thread)."""
+        if self._loop is not None and self._wake is not None:
+            self._loop.call_soon_threadsafe(self._wake.set)
+
+    async def _deliver_loop(self, worker: outbox.OutboxWorker) -> None:
+        assert self._stop is not None and self._wake is not None
+        while not self._stop.is_set():
+            self._wake.clear()
+            try:
+                n = await worker.run_once()
+            except Exception:
+                log.exception("outbox: claim failed; retrying")
+                n = 0
+            if n == 0:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wake.wait(), timeout=0.5)
+
+    # -- start and stop ---------------------------------------------------------------------------
+
+    def ensure_store(self) -> None:
+        """Create or refresh the configured provider (with its delivery policy) and first location."""
+        st, now = self.config.store, datetime.now(UTC)
+        policy = DeliveryPolicy(
+            Money(st.delivery_charge, st.currency),
+            Money(st.free_delivery_from, st.currency) if st.free_delivery_from else None,
+        )
+        with self.store.read() as s:
+            from mercato.seller.store.tables import LocationRow, ProviderRow
+
+            have_provider = s.get(ProviderRow, st.provider_id) is not None
+            have_location = s.get(LocationRow, st.location_id) is not None
+        if not have_provider:
+            store_catalog.put_provider(
+                self.store, Provider(st.provider_id, Descriptor(st.name), st.currency), now, policy
+            )
+        if not have_location:
+            loc = Location(
+                st.location_id,
+                st.provider_id,
+                Address(st.street, st.city, st.area_code),
+                GeoPoint.parse(st.gps),
+                frozenset(self.config.cities),
+                st.radius_m,
+            )
+            store_catalog.put_location(self.store, loc, now)
+
+    async def _connect(self) -> None:
+        """Fetch the registry's keys (retrying), trust them for lookups, then subscribe."""
+        async with httpx.AsyncClient(timeout=5) as http:
+            delay = 0.1
+            while self.registry_info is None:
+                try:
+                    self.registry_info = await registry_keys(self.config.registry_url, http)
+                except (httpx.HTTPError, ValueError) as exc:
+                    log.warning("registry %s not reachable yet: %s", self.config.registry_url, exc)
+                    await asyncio.sleep(delay)
+                    delay = min(5.0, delay * 2)
+        info = self.registry_info
+        pinned = self.config.registry_public_key
+        if pinned and pinned != info.get("signing_public_key"):
+            log.error("the registry's GET /keys does not match the pinned registry.public_key")
+        sid = info.get("subscriber_id")
+        self.lookup.source = RegistryKeySource(
+            self.config.registry_url,
+            registry_public_key=pinned or str(info["signing_public_key"]),
+            registry_subscriber_id=sid if isinstance(sid, str) else None,
+        )
+        if self.config.onboard:
+            done = asyncio.Event()
+            await subscribe_until_done(self.config, self.keys, done)
+            self.subscribed = done.is_set()
+
+    @contextlib.asynccontextmanager
+    async def _lifespan(self, app: FastAPI) -> AsyncIterator[None]:
+        self._loop = asyncio.get_running_loop()
+        self._wake, self._stop = asyncio.Event(), asyncio.Event()
+        await asyncio.to_thread(self.ensure_store)
+        client = BecknClient(
+            self.config.subscriber_id, self.config.unique_key_id, self.keys.signing, timeout_s=10
+        )
+
+        async def send(row: outbox.OutboxRow) -> bool:
+            answer = await client.send(row.destination_url, row.action, row.body)
+            if answer.ack:
+                self.delivered += 1
+            return answer.ack
+
+        workers = [outbox.OutboxWorker(self.store.engine, send) for _ in range(self.delivery_loops)]
+        tasks = [asyncio.create_task(self._deliver_loop(w)) for w in workers]
+        tasks.append(asyncio.create_task(self._connect()))
+        try:
+            yield
+        finally:
+            await self.handlers.drain()
+            self._stop.set()
+            self._wake.set()
+            for t in tasks:
+                t.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            await client.aclose()
+
+    # -- small routes -----------------------------------------------------------------------------
+
+    async def on_subscribe(self, request: Request) -> Response:
+        body = await request.body()
+        info = self.registry_info
+        if info is None:
+            raise HTTPException(503, "registry keys not known yet")
+        auth = request.headers.get("authorization")
+        if auth:
+            try:
+                verify(auth, body, str(info["signing_public_key"]), now=time.time())
+            except SignatureError as exc:
+                raise HTTPException(401, f"not signed by the registry: {exc}") from None
+        try:
+            answer = answer_on_subscribe(
+                body,
+                self.keys,
+                str(info["encr_public_key"]),
+                expected_subscriber_id=self.config.subscriber_id,
+            )
+        except OnboardingError as exc:
+            raise HTTPException(400, str(exc)) from None
+        return Response(orjson.dumps(answer), media_type="application/json")
+
+    async def health(self) -> Response:
+        counts = await asyncio.to_thread(outbox.counts, self.store.engine)
+        data = {
+            "status": "ok",
+            "subscriber_id": self.config.subscriber_id,
+            "subscribed": self.subscribed,
+            "registry": self.registry_info is not None,
+            "outbox": counts,
+            "delivered": self.delivered,
+        }
+        return Response(orjson.dumps(data), media_type="application/json")
+
+    async def track(self, order_id: str) -> Response:
+        try:
+            order = await asyncio.to_thread(store_orders.get, self.store, order_id)
+        except Exception:
+            raise HTTPException(404, "unknown order") from None
+        data = {
+            "order_id": order.id,
+            "state": order.state.value,
+            "fulfillment_state": order.fulfillment_state.value,
+        }
+        return Response(orjson.dumps(data), media_type="application/json")
+
+
+def build_node(config: SellerConfig, **kwargs: Any) -> SellerNode:
+    return SellerNode(config, **kwargs)
