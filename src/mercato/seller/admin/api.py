@@ -278,6 +278,7 @@ def admin_router(host: AdminHost) -> APIRouter:
     # -- retention -------------------------------------------------------------------------------
     @r.get("/retention", summary="Retention report of this node's own customers", response_class=HTMLResponse)
     def retention() -> HTMLResponse:
+        from mercato.retention.errors import InputError
         from mercato.retention.report import render_report_html
 
         frame = orders_frame(host.store)
@@ -285,7 +286,7 @@ def admin_router(host: AdminHost) -> APIRouter:
             raise HTTPException(404, "no orders yet: nothing to report")
         try:
             return HTMLResponse(render_report_html(frame))
-        except ValueError as exc:
-            raise HTTPException(422, f"cannot build the report: {exc}") from None
+        except (InputError, ValueError) as exc:
+            raise HTTPException(422, f"cannot build the report yet: {exc}") from None
 
     return r
