@@ -7,7 +7,7 @@ import sys
 
 import typer
 
-from mercato.cli import buyer, gateway, keys, registry, retention, seller, up
+from mercato.cli import buyer, catalog, gateway, keys, registry, retention, seller, up
 
 app = typer.Typer(
     name="mercato",
@@ -20,6 +20,7 @@ app.add_typer(keys.app, name="keys")
 app.add_typer(registry.app, name="registry")
 app.add_typer(retention.app, name="retention")
 app.add_typer(seller.app, name="seller")
+app.add_typer(catalog.app, name="catalog")
 app.add_typer(gateway.app, name="gateway")
 app.add_typer(buyer.app, name="buyer")
 app.command("up")(up.up)
