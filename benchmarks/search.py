@@ -155,10 +155,9 @@ def run_index(args: argparse.Namespace, tmp: str) -> dict[str, Any]:
 # --- (a) broadcast ---------------------------------------------------------------------------------
 
 
-def _spawn(cmd: list[str], env: dict[str, str]) -> subprocess.Popen[bytes]:
-    return subprocess.Popen(
-        cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL, env=env
-    )
+def _spawn(cmd: list[str], env: dict[str, str], log: str) -> subprocess.Popen[bytes]:
+    with open(log, "wb") as err:  # the child keeps its own descriptor
+        return subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=err, stdin=subprocess.DEVNULL, env=env)
 
 
 async def run_broadcast(args: argparse.Namespace, tmp: str) -> dict[str, Any]:
@@ -202,6 +201,7 @@ async def run_broadcast(args: argparse.Namespace, tmp: str) -> dict[str, Any]:
                     f"{tmp}/registry.key.json",
                 ],
                 env,
+                f"{tmp}/registry.log",
             )
         )
         wait_port(reg_port, 60)
@@ -225,6 +225,7 @@ async def run_broadcast(args: argparse.Namespace, tmp: str) -> dict[str, Any]:
                     "gateway.bench",
                 ],
                 env,
+                f"{tmp}/gateway.log",
             )
         )
         n = args.broadcast_sellers
@@ -245,18 +246,25 @@ async def run_broadcast(args: argparse.Namespace, tmp: str) -> dict[str, Any]:
                     ",".join(g),
                 ],
                 env,
+                f"{tmp}/seller-{g[0]}.log",
             )
             procs.append(p)
             seller_procs.append(p)
         progress(f"broadcast: started {len(seller_procs)} seller processes ({n} sellers)")
 
-        def ready(p: subprocess.Popen[bytes]) -> None:
+        def ready(p: subprocess.Popen[bytes], log: str) -> None:
             assert p.stdout is not None
             line = p.stdout.readline().decode().strip()
             if line != "READY":
-                raise RuntimeError(f"a seller process failed: {line or 'exited'}")
+                tail = Path(log).read_text(errors="replace").strip().splitlines()[-3:]
+                raise RuntimeError(f"a seller process failed: {line or 'exited'}: {' | '.join(tail)}")
 
-        await asyncio.gather(*(asyncio.to_thread(ready, p) for p in seller_procs))
+        await asyncio.gather(
+            *(
+                asyncio.to_thread(ready, p, f"{tmp}/seller-{g[0]}.log")
+                for p, g in zip(seller_procs, groups, strict=True)
+            )
+        )
         wait_port(gw_port, 60)
         progress("broadcast: sellers onboarded")
 

@@ -23,6 +23,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from mercato.gateway.breaker import CircuitBreakers
+from mercato.gateway.clients import HostClients
 from mercato.gateway.config import GatewaySettings
 from mercato.gateway.directory import DirectoryError, SellerDirectory
 from mercato.gateway.fanout import Broadcaster, SearchBook, SearchState
@@ -36,7 +37,7 @@ from mercato.protocol.errors import Code, ProtocolError
 from mercato.protocol.messages import make_context
 from mercato.protocol.onboarding import OnboardingError, answer_on_subscribe
 from mercato.protocol.signing import SignatureError, verify
-from mercato.transport.client import BecknClient, DeliveryError
+from mercato.transport.client import DeliveryError
 from mercato.transport.lookup import LookupCache, RegistryKeySource
 from mercato.transport.server import BecknReceiver, Inbound
 
@@ -67,13 +68,7 @@ class Gateway:
     def __init__(self, settings: GatewaySettings, index: CatalogIndex | None = None) -> None:
         self.settings = settings
         self.index = index or CatalogIndex.open(settings.db_url)
-        self.client = BecknClient(
-            settings.subscriber_id,
-            settings.unique_key_id,
-            settings.keys.signing,
-            timeout_s=settings.seller_timeout_s,
-            max_connections=1000,
-        )
+        self.clients = HostClients(settings)
         self.directory = SellerDirectory(
             settings.registry_url,
             registry_public_key=settings.registry_public_key,
@@ -82,8 +77,8 @@ class Gateway:
         self.keys = LookupCache(_PendingSource(), max_age_s=settings.key_cache_s, negative_ttl_s=5.0)
         self.breakers = CircuitBreakers(settings.breaker_failures, settings.breaker_cooldown_s)
         self.book = SearchBook()
-        self.broadcaster = Broadcaster(self.client, self.breakers, settings.seller_timeout_s)
-        self.relay = Relay(self.client, self.book, settings.max_results_per_seller)
+        self.broadcaster = Broadcaster(self.clients, self.breakers, settings.seller_timeout_s)
+        self.relay = Relay(self.clients, self.book, settings.max_results_per_seller)
         self.publisher = PublishEndpoint(self.index, self.keys, self.directory, settings.max_publish_bytes)
         self.receiver = BecknReceiver(
             keys=self.keys,
@@ -115,7 +110,7 @@ class Gateway:
         for t in list(self._tasks):
             t.cancel()
         await self.relay.drain()
-        await self.client.aclose()
+        await self.clients.aclose()
         await self.directory.aclose()
         src = self.keys.source
         if isinstance(src, RegistryKeySource):
@@ -179,7 +174,7 @@ class Gateway:
 
         async def send(body: bytes) -> None:
             try:
-                answer = await self.client.send(state.bap_uri, "on_search", body)
+                answer = await self.clients.for_url(state.bap_uri).send(state.bap_uri, "on_search", body)
                 if not answer.ack:
                     log.info("index on_search NACKed: %s %s", answer.error_code, answer.error_message)
             except DeliveryError as exc:

@@ -17,9 +17,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from mercato.gateway.breaker import CircuitBreakers
+from mercato.gateway.clients import HostClients
 from mercato.gateway.directory import Seller
 from mercato.protocol.signing import digest_header
-from mercato.transport.client import BecknClient, DeliveryError, action_url
+from mercato.transport.client import DeliveryError, action_url
 
 log = logging.getLogger("mercato.gateway.fanout")
 
@@ -76,8 +77,8 @@ class FanoutStats:
 
 
 class Broadcaster:
-    def __init__(self, client: BecknClient, breakers: CircuitBreakers, seller_timeout_s: float) -> None:
-        self.client = client
+    def __init__(self, clients: HostClients, breakers: CircuitBreakers, seller_timeout_s: float) -> None:
+        self.clients = clients
         self.breakers = breakers
         self.seller_timeout_s = seller_timeout_s
         self.stats = FanoutStats()
@@ -92,7 +93,7 @@ class Broadcaster:
         headers = {
             "Content-Type": "application/json",
             "Authorization": authorization,
-            "X-Gateway-Authorization": self.client.sign(body),
+            "X-Gateway-Authorization": self.clients.signer.sign(body),
             "Digest": digest_header(body),
         }
         for seller in sellers:
@@ -111,7 +112,10 @@ class Broadcaster:
             return
         try:
             answer = await asyncio.wait_for(
-                self.client.post(action_url(seller.subscriber_url, "search"), body, headers), budget
+                self.clients.for_url(seller.subscriber_url).post(
+                    action_url(seller.subscriber_url, "search"), body, headers
+                ),
+                budget,
             )
         except (DeliveryError, TimeoutError) as exc:
             self.stats.failed += 1

@@ -17,9 +17,10 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
+from mercato.gateway.clients import HostClients
 from mercato.gateway.fanout import SearchBook
 from mercato.protocol.errors import Code, ProtocolError
-from mercato.transport.client import BecknClient, DeliveryError
+from mercato.transport.client import DeliveryError
 from mercato.transport.server import Inbound
 
 log = logging.getLogger("mercato.gateway.relay")
@@ -39,8 +40,8 @@ def count_items(message: Any) -> int:
 
 
 class Relay:
-    def __init__(self, client: BecknClient, book: SearchBook, max_items_per_seller: int) -> None:
-        self.client = client
+    def __init__(self, clients: HostClients, book: SearchBook, max_items_per_seller: int) -> None:
+        self.clients = clients
         self.book = book
         self.max_items = max_items_per_seller
         self.stats = RelayStats()
@@ -75,7 +76,8 @@ class Relay:
 
     async def _deliver(self, bap_uri: str, inbound: Inbound) -> None:
         try:
-            answer = await self.client.forward(bap_uri, "on_search", inbound.body, inbound.signature.render())
+            client = self.clients.for_url(bap_uri)
+            answer = await client.forward(bap_uri, "on_search", inbound.body, inbound.signature.render())
         except DeliveryError as exc:
             self.stats.failed += 1
             log.info("on_search to %s failed: %s", bap_uri, exc)
