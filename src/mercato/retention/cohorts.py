@@ -52,7 +52,8 @@ def cohort_table(
         .to_series()
         .to_numpy()
     )
-    key = lut[day - first_day]
+    key = lut.astype(np.int32)[day - first_day]
+    del day
     purchase = table["purchase"].to_numpy()
     # Acquisition: the period of each customer's first purchase day (the first purchase row of its run).
     starts = run_starts(cust)
@@ -61,36 +62,43 @@ def cohort_table(
     acq_rows = bought[run_starts(cust[bought])]
     # Customer (run) index of each acquired customer; customers with only refunds are never acquired.
     acq_runs = np.searchsorted(starts, acq_rows, side="right") - 1
-    cohort_of = np.full(len(starts), int(key.max()) + 1 if n else 0, dtype=np.int64)  # "never"
+    cohort_of = np.full(len(starts), int(key.max()) + 1 if n else 0, dtype=np.int32)  # "never"
     cohort_of[acq_runs] = key[acq_rows]
     period_of = key - np.repeat(cohort_of, lengths)
-    keep = period_of >= 0  # drops the never acquired, and refund-only days before acquisition
+    del cohort_of, lengths
     # A customer is active in a period if the period holds one of its purchase days: count the first.
-    active = np.zeros(n, dtype=np.int64)
-    active[bought[run_starts(cust[bought], key[bought])]] = 1
+    active = np.zeros(n, dtype=bool)
+    active[bought[run_starts(cust[bought], key[bought])]] = True
+    del bought
     # One integer per (cohort, period) cell: a single-key group-by is several times faster than two keys.
+    # Rows before acquisition (refund-only days) and of never-acquired customers go to cell -1.
     base = int(key.min()) if n else 0
     width = (int(key.max()) if n else 0) - base + 1
+    cell = (key - period_of - base).astype(np.int64) * width + period_of
+    cell[period_of < 0] = -1
+    del period_of
     cells = (
         pl.DataFrame(
             {
-                "cell": (key - period_of - base)[keep] * width + period_of[keep],
-                "active": active[keep],
-                "orders": table["orders"].to_numpy()[keep],
-                "revenue": table["value"].to_numpy()[keep],
+                "cell": cell,
+                "active": active,
+                "orders": table["orders"].to_numpy(),
+                "revenue": table["value"].to_numpy(),
             }
         )
         .group_by("cell")
-        .agg(pl.col("active", "orders", "revenue").sum())
+        .agg(pl.col("active").sum().cast(pl.Int64), pl.col("orders", "revenue").sum())
+        .filter(pl.col("cell") >= 0)
         .select(
-            cohort_key=pl.col("cell") // width + base,
+            cohort_key=(pl.col("cell") // width + base).cast(pl.Int64),
             period=pl.col("cell") % width,
             active="active",
             orders="orders",
             revenue="revenue",
         )
     )
-    acq = pl.DataFrame({"cohort_key": key[acq_rows]})
+    del cell, active
+    acq = pl.DataFrame({"cohort_key": key[acq_rows].astype(np.int64)})
     sizes_df = acq.group_by("cohort_key").agg(customers=pl.len().cast(pl.Int64))
     last_key = int(key.max()) if len(key) else 0
     if sizes_df.height == 0:

@@ -56,19 +56,25 @@ def run_starts(*keys: np.ndarray) -> np.ndarray:
     return np.flatnonzero(new)
 
 
-def _collapse(cust: np.ndarray, day: np.ndarray, amount: np.ndarray) -> pl.DataFrame:
-    """Customer-days of rows already sorted by (cust, day)."""
+def _collapse(keyed: pl.DataFrame) -> pl.DataFrame:
+    """Customer-days of rows sorted by (cust, day); takes the columns out of ``keyed`` as it goes, so
+    that each sorted column is freed as soon as it has been reduced."""
+    cust = keyed["cust"].to_numpy()
+    day = keyed.drop_in_place("day").to_numpy()
     starts = run_starts(cust, day)
+    day = day[starts]
+    amount = keyed.drop_in_place("amount").to_numpy()
     if len(starts) == 0:
         value = np.zeros(0, dtype=np.int64)
         orders = np.zeros(0, dtype=np.int64)
     else:
-        value = np.add.reduceat(amount.astype(np.int64, copy=False), starts)
-        orders = np.add.reduceat((amount >= 0).astype(np.int64), starts)
+        value = np.add.reduceat(amount, starts, dtype=np.int64)
+        orders = np.add.reduceat(amount >= 0, starts, dtype=np.int64)
+    del amount
     return pl.DataFrame(
         {
             "cust": pl.Series(cust[starts], dtype=pl.UInt64),
-            "day": pl.Series(day[starts], dtype=pl.Int32).cast(pl.Date),
+            "day": pl.Series(day.astype("datetime64[D]")),
             "value": pl.Series(value, dtype=pl.Int64),
             "orders": pl.Series(orders, dtype=pl.Int64),
             "purchase": pl.Series(orders > 0, dtype=pl.Boolean),
@@ -85,8 +91,7 @@ def _exact(frame: pl.DataFrame) -> Days:
         .select("cust", day=_day(pl.col("timestamp")), amount="amount")
         .sort("cust", "day")
     )
-    table = _collapse(keyed["cust"].to_numpy(), keyed["day"].to_numpy(), keyed["amount"].to_numpy())
-    return Days(table, names)
+    return Days(_collapse(keyed), names)
 
 
 def days(frame: pl.DataFrame | pl.LazyFrame | Days) -> Days:
@@ -95,30 +100,29 @@ def days(frame: pl.DataFrame | pl.LazyFrame | Days) -> Days:
         return frame
     tx = frame.lazy().select("customer_id", "timestamp", "amount").collect()
     ids = tx.get_column("customer_id")
+    # Sort only the keys and the row numbers: the amounts follow in one gather once the sort has freed
+    # its working memory.
     keyed = (
-        pl.DataFrame(
-            {
-                "cust": _hash(ids, _SEED),
-                "day": tx.select(_day(pl.col("timestamp"))).to_series(),
-                "amount": tx.get_column("amount"),
-            }
-        )
+        pl.DataFrame({"cust": _hash(ids, _SEED), "day": tx.select(_day(pl.col("timestamp"))).to_series()})
         .with_row_index("row")
         .sort("cust", "day")
     )
     cust = keyed["cust"].to_numpy()
+    row = keyed.drop_in_place("row")
     # Each row's own second hash, in sorted order: two ids sharing the first hash differ in the second.
-    check = _hash(ids, _CHECK).gather(keyed["row"]).to_numpy()
+    check = _hash(ids, _CHECK).gather(row).to_numpy()
     if np.any((cust[1:] == cust[:-1]) & (check[1:] != check[:-1])):
-        del keyed, cust, check
+        del keyed, cust, check, row
         return _exact(tx)
     del check
-    table = _collapse(cust, keyed["day"].to_numpy(), keyed["amount"].to_numpy())
     first = run_starts(cust)
-    rows = keyed["row"].gather(first)
-    del keyed
-    names = pl.DataFrame({"cust": pl.Series(cust[first], dtype=pl.UInt64), "customer_id": ids.gather(rows)})
-    return Days(table, names)
+    names = pl.DataFrame(
+        {"cust": pl.Series(cust[first], dtype=pl.UInt64), "customer_id": ids.gather(row.gather(first))}
+    )
+    del cust, first
+    keyed = keyed.with_columns(amount=tx.get_column("amount").gather(row))
+    del row
+    return Days(_collapse(keyed), names)
 
 
 def customer_starts(d: Days) -> np.ndarray:
