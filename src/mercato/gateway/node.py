@@ -63,7 +63,10 @@ async def run(
                 serving.result()
                 raise OnboardingFailed("the server stopped before it started")
             await asyncio.sleep(0.02)
-        await gateway.start()
+        try:
+            await gateway.start()
+        except Exception as exc:  # the registry is down, or answers something else
+            raise OnboardingFailed(f"cannot use the registry at {settings.registry_url}: {exc}") from None
         if onboard:
             await subscribe(settings)
         if ready is not None:
