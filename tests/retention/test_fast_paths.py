@@ -198,7 +198,7 @@ def test_days_and_cohorts_match_the_reference(rows: list[Row], period: str) -> N
 @given(
     rows=rows_strategy,
     as_of=st.none() | st.integers(0, 130).map(lambda n: START.date() + dt.timedelta(days=n)),
-    bins=st.sampled_from([2, 3, 5, 7]),
+    bins=st.sampled_from([2, 3, 5, 7, 23]),
 )
 def test_rfm_matches_the_reference(rows: list[Row], as_of: dt.date | None, bins: int) -> None:
     tx = frame(rows)
