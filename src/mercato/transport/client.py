@@ -28,6 +28,7 @@ from pydantic import BaseModel
 
 from mercato.protocol.messages import dump
 from mercato.protocol.signing import DEFAULT_VALIDITY_S, digest_header, sign
+from mercato.transport import message_log
 
 
 class DeliveryError(Exception):
@@ -107,6 +108,7 @@ class BecknClient:
         self.unique_key_id = unique_key_id
         self._key = signing_key
         self.validity_s = validity_s
+        self._log_dir = message_log.log_dir()  # MERCATO_MESSAGE_LOG_DIR: every sent body, as sent
         self._own_client = client is None
         self._http = client or httpx.AsyncClient(
             timeout=httpx.Timeout(timeout_s),
@@ -164,6 +166,8 @@ class BecknClient:
         return await self.post(action_url(base_url, action), body, headers)
 
     async def post(self, url: str, body: bytes, headers: dict[str, str]) -> AckAnswer:
+        if self._log_dir is not None:
+            message_log.record(url, body, self._log_dir)
         try:
             resp = await self._http.post(url, content=body, headers=headers)
         except httpx.TimeoutException:
