@@ -110,7 +110,10 @@ async def main(argv: list[str]) -> None:
 
 
 if __name__ == "__main__":
+    import uvloop
+
     try:
-        asyncio.run(main(sys.argv[1:]))
+        with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
+            runner.run(main(sys.argv[1:]))
     except KeyboardInterrupt:
         pass

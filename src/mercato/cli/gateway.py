@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 from pathlib import Path
+from typing import Any
 
 import typer
 
@@ -70,14 +71,27 @@ def serve(
         seller_timeout_s=seller_timeout_s,
     )
 
+    from mercato.transport.http import tune_gc
+
     def ready(_gw: object) -> None:
+        tune_gc()  # after start-up: see mercato.transport.http
         typer.echo(f"Mercato gateway {subscriber_id!r} at {settings.url} (registered as BG with {registry})")
         typer.echo(f"  key id {subscriber_id}|{ukid}|ed25519, index {db.split('?')[0]}")
 
     try:
-        asyncio.run(run(settings, host, port, ready=ready))
+        with asyncio.Runner(loop_factory=_loop_factory()) as runner:
+            runner.run(run(settings, host, port, ready=ready))
     except KeyboardInterrupt:
         pass
+
+
+def _loop_factory() -> Any:
+    try:
+        import uvloop
+
+        return uvloop.new_event_loop
+    except ImportError:  # pragma: no cover
+        return None
 
 
 @app.command("serve")
