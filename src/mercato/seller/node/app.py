@@ -20,6 +20,7 @@ from typing import Any
 import httpx
 import orjson
 from fastapi import FastAPI, HTTPException, Request, Response
+from sqlalchemy import update
 
 from mercato.protocol.actions import SELLER_ACTIONS
 from mercato.protocol.keys import KeyPair
@@ -50,6 +51,66 @@ class _NotYet:
         raise RegistryUnavailable("the registry is not reachable yet")
 
 
+class LockedOutboxWorker(outbox.OutboxWorker):
+    """The outbox worker, taking the store's in-process write lock around its short write
+    transactions on SQLite (so handler threads and delivery never wait in SQLite's busy handler)."""
+
+    def __init__(self, store: Store, send: outbox.Sender, **kwargs: Any) -> None:
+        super().__init__(store.engine, send, **kwargs)
+        self.lock = store.write_lock or contextlib.nullcontext()
+
+    def claim(self) -> list[outbox.OutboxRow]:
+        with self.lock:
+            return super().claim()
+
+    def mark_delivered(self, row: outbox.OutboxRow) -> None:
+        with self.lock:
+            super().mark_delivered(row)
+
+    def mark_failed(self, row: outbox.OutboxRow, error: str) -> None:
+        with self.lock:
+            super().mark_failed(row, error)
+
+    def mark_all_delivered(self, rows: list[outbox.OutboxRow]) -> None:
+        """Mark a batch delivered in one short transaction (instead of one per row)."""
+        o = outbox.outbox_table
+        with self.lock, self.engine.begin() as conn:
+            conn.execute(
+                update(o)
+                .where(o.c.id.in_([r.id for r in rows]), o.c.status == outbox.Status.PENDING)
+                .values(
+                    status=outbox.Status.DELIVERED,
+                    delivered_ms=self.clock(),
+                    claimed_by=None,
+                    lease_until_ms=None,
+                    attempts=o.c.attempts + 1,
+                    last_error=None,
+                )
+            )
+
+    async def run_once(self) -> int:
+        """Claim a batch, send every row concurrently, then record the ACKed ones together."""
+        rows = await asyncio.to_thread(self.claim)
+        if not rows:
+            return 0
+
+        async def attempt(row: outbox.OutboxRow) -> tuple[outbox.OutboxRow, str | None]:
+            try:
+                ok = await asyncio.wait_for(self.send(row), timeout=self.config.send_timeout_s)
+                return row, None if ok else "not acknowledged"
+            except Exception as exc:  # a failed attempt, retried later; never a crash
+                return row, f"{type(exc).__name__}: {exc}"
+
+        results = await asyncio.gather(*(attempt(r) for r in rows))
+        ok = [r for r, err in results if err is None]
+        if ok:
+            await asyncio.to_thread(self.mark_all_delivered, ok)
+        for r, err in results:
+            if err is not None:
+                await asyncio.to_thread(self.mark_failed, r, err)
+        return len(rows)
+
+
 class SellerNode:
     def __init__(
         self,
@@ -57,7 +118,7 @@ class SellerNode:
         *,
         keys: KeyPair | None = None,
         store: Store | None = None,
-        delivery_loops: int = 2,
+        delivery_loops: int = 4,
     ) -> None:
         self.config = config
         self.keys = keys or config.load_keys()
@@ -189,7 +250,7 @@ class SellerNode:
                 self.delivered += 1
             return answer.ack
 
-        workers = [outbox.OutboxWorker(self.store.engine, send) for _ in range(self.delivery_loops)]
+        workers = [LockedOutboxWorker(self.store, send) for _ in range(self.delivery_loops)]
         tasks = [asyncio.create_task(self._deliver_loop(w)) for w in workers]
         tasks.append(asyncio.create_task(self._connect()))
         try:

@@ -8,8 +8,9 @@ PostgreSQL: a normal READ COMMITTED transaction; the hot rows are locked explici
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from datetime import datetime
 
 from sqlalchemy import Engine
@@ -26,11 +27,14 @@ class Store:
         self.engine = engine
         self.sessions: sessionmaker[Session] = session_factory(engine)
         self.sqlite = engine.dialect.name == "sqlite"
+        # SQLite has one writer at a time; threads of this process queue on this lock instead of on
+        # SQLite's busy handler, which sleeps up to 100 ms between tries (other processes still use it).
+        self.write_lock: threading.Lock | None = threading.Lock() if self.sqlite else None
 
     @contextmanager
     def write(self) -> Iterator[Session]:
         """A session in one write transaction: committed on success, rolled back on any error."""
-        with self.sessions() as session:
+        with self.write_lock or nullcontext(), self.sessions() as session:
             if self.sqlite:
                 session.connection().exec_driver_sql("BEGIN IMMEDIATE")
             try:
