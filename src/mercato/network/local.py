@@ -74,6 +74,7 @@ class NetworkPlan:
     first_seller_port: int = 8011
     domain: str = seeds.DOMAIN
     city: str = seeds.CITY
+    env: dict[str, str] = field(default_factory=dict)  # extra environment for every role
     seller_nodes: list[SellerNode] = field(default_factory=list)
 
     def __post_init__(self) -> None:
@@ -257,7 +258,7 @@ class LocalNetwork:
         if port_open(port):
             raise StartError(f"port {port} for the {name} is already in use (is another network running?)")
         log = self.plan.data_dir / "logs" / f"{name}.log"
-        child = Child(name, mercato_argv(*args), port, log, env=env or {})
+        child = Child(name, mercato_argv(*args), port, log, env={**self.plan.env, **(env or {})})
         child.start()
         self.children.append(child)
         return child
@@ -337,6 +338,16 @@ class LocalNetwork:
         wait_until(buyer, subscribed(p, BUYER_ID), START_TIMEOUT_S, "subscribe with the registry")
         self.say(f"buyer     {buyer.url}  (local API token in {p.buyer_token_file})")
         self.say(f"network up in {time.monotonic() - t0:.1f}s; data in {d}, logs in {d / 'logs'}")
+
+    def running(self) -> bool:
+        """True when this plan's network already answers (started by another `mercato up`)."""
+        p = self.plan
+        if not (port_open(p.registry_port) and port_open(p.buyer_port) and p.buyer_token_file.exists()):
+            return False
+        try:
+            return subscribed(p, BUYER_ID)() and registry_ready(p)()
+        except httpx.HTTPError:
+            return False
 
     def check(self) -> str | None:
         """The name of a role whose process has died, if any."""
