@@ -22,7 +22,7 @@ async def net(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[N
     db = (
         f"sqlite:///{tmp_path}/gateway.db" if request.param == "sqlite" else request.getfixturevalue("pg_url")
     )
-    network = Network(str(tmp_path), db, seller_timeout_s=1.0)
+    network = Network(str(tmp_path), db, seller_timeout_s=1.0, directory_ttl_s=0.0)
     await network.start([Node("bap", "BAP"), Node("s1", "BPP", items=1), Node("s2", "BPP", items=1)])
     try:
         yield network
@@ -140,3 +140,9 @@ async def test_index_results_are_verifiable_and_come_before_live_ones(net: Netwo
     order = [i.sender.subscriber_id for i in bap.inbox]
     assert order[:2] == ["gateway.test", "gateway.test"]
     assert sorted(order[2:]) == ["s1.test", "s2.test"]
+    # a seller revoked after publishing: its indexed catalog is no longer served
+    await net.revoke(s2)
+    bap.inbox.clear()
+    assert (await net.search(bap, net.search_body(bap, mode="index"))).ack
+    await until(lambda: len(bap.inbox) >= 1 and not net.gateway._tasks)  # every answer delivered
+    assert [b"index:s1.test" in i.body for i in bap.inbox] == [True]

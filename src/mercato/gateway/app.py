@@ -94,16 +94,15 @@ class Gateway:
         """Reach the registry: its keys (for lookups and the onboarding challenge)."""
         if self.started:
             return
-        source = await RegistryKeySource.discover(
-            self.settings.registry_url, include_inactive=True, timeout_s=5.0
+        info = await self.directory.registry_info()
+        self.keys.source = RegistryKeySource(
+            self.settings.registry_url,
+            registry_public_key=self.directory.registry_public_key,
+            registry_subscriber_id=self.directory.registry_id,
+            include_inactive=True,
         )
-        self.keys.source = source
-        info = await self.directory._http.get(self.settings.registry_url.rstrip("/") + "/keys")
-        data = info.json()
-        self.registry_encryption_key = data.get("encr_public_key")
-        if self.directory.registry_public_key is None:
-            self.directory.registry_public_key = source.registry_public_key
-            self.directory.registry_id = source.registry_subscriber_id
+        encr = info.get("encr_public_key")
+        self.registry_encryption_key = encr if isinstance(encr, str) else None
         self.started = True
 
     async def aclose(self) -> None:
@@ -161,6 +160,16 @@ class Gateway:
         self, inbound: Inbound, query: index_query.IndexQuery, state: SearchState
     ) -> None:
         hits = await asyncio.to_thread(self.index.search, query)
+        ctx_in: Any = inbound.request.context
+        try:  # only sellers the registry lists now (a revoked seller's catalog is not served)
+            live = {
+                s.subscriber_id
+                for s in await self.directory.sellers(ctx_in.domain, ctx_in.location.city.code)
+            }
+        except DirectoryError as exc:
+            log.warning("no index answer: %s", exc)
+            return
+        hits = [h for h in hits if h.bpp_id in live]
         ctx = make_context(
             reply_to=inbound.request.context, bpp_id=self.settings.subscriber_id, bpp_uri=self.settings.url
         )

@@ -54,16 +54,28 @@ class SellerDirectory:
         if self._own:
             await self._http.aclose()
 
+    async def registry_info(self) -> dict[str, Any]:
+        """``GET {registry}/keys``: the registry's id and public keys. A pinned signing key must
+        match what the registry publishes."""
+        try:
+            resp = await self._http.get(self.registry_url + "/keys")
+            info = resp.json()
+            key = info["signing_public_key"]
+        except (httpx.HTTPError, ValueError, KeyError, TypeError) as exc:
+            raise DirectoryError(f"cannot read the registry's keys: {type(exc).__name__}: {exc}") from None
+        if not isinstance(info, dict) or not isinstance(key, str):
+            raise DirectoryError("the registry's /keys answer has no signing_public_key")
+        if self.registry_public_key is not None and key != self.registry_public_key:
+            raise DirectoryError("the registry's published key differs from the pinned one")
+        self.registry_public_key = key
+        sid = info.get("subscriber_id")
+        self.registry_id = sid if isinstance(sid, str) else None
+        return info
+
     async def _registry_key(self) -> str:
         if self.registry_public_key is None:
-            try:
-                resp = await self._http.get(self.registry_url + "/keys")
-                info = resp.json()
-                self.registry_public_key = str(info["signing_public_key"])
-                sid = info.get("subscriber_id")
-                self.registry_id = sid if isinstance(sid, str) else None
-            except (httpx.HTTPError, ValueError, KeyError, TypeError) as exc:
-                raise DirectoryError(f"cannot read the registry's key: {exc}") from None
+            await self.registry_info()
+        assert self.registry_public_key is not None
         return self.registry_public_key
 
     async def lookup(self, **query: Any) -> list[dict[str, Any]]:
