@@ -84,6 +84,32 @@ def test_queries_by_text_category_city_and_price(index: CatalogIndex) -> None:
     assert ids(index, terms=("staples",)) == {"rice", "dal", "brown"}  # category names too
     assert ids(index, terms=("rice",), city="std:011") == {"brown"}
     assert ids(index, category="phones") == {"phone"}
+    assert ids(index, category="grocery", city="std:011") == {"dal", "brown"}
+    assert ids(index, terms=("rice",), category="grocery", city="std:080") == {"rice"}
+    assert ids(index, category="phones", city="std:011") == set()
+    # a seller selling everywhere (city "*") matches every city
+    body = build_publication(
+        bpp_id="everywhere.test",
+        bpp_uri="https://everywhere.test/beckn",
+        domain="ONDC:RET10",
+        cities=["*"],
+        version=1,
+        catalog={
+            "providers": [
+                {
+                    "id": "p",
+                    "items": [
+                        {"id": "salt", "descriptor": {"name": "Sea salt"}, "category_ids": ["grocery"]}
+                    ],
+                }
+            ]
+        },
+        published_at="2026-01-05T10:00:00.000Z",
+    )
+    index.apply(parse_publication(body), body, "sig")
+    assert ids(index, category="grocery", city="std:011") == {"dal", "brown", "salt"}
+    assert ids(index, terms=("salt",), city="std:999") == {"salt"}
+    assert ids(index, terms=("salt",), min_price=1) == set()  # no price: never in a price range
     assert ids(index, terms=("rice",), category="phones") == set()
     assert ids(index, min_price=10000, max_price=50000) == {"rice", "dal"}
     assert ids(index, terms=("rice",), max_price=10000) == {"brown"}

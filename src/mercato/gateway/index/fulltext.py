@@ -1,6 +1,6 @@
 """The two full-text backends. Both index the same tokens (the words of an item's name,
 descriptions and category names, split by :func:`text_tokens`, and exact-match keys for its
-categories, cities and domain), so a query finds the same items on SQLite and PostgreSQL.
+categories and cities), so a query finds the same items on SQLite and PostgreSQL.
 
 * SQLite: an FTS5 table ``gateway_items_fts(words, keys)`` whose rowid is the item's id.
 * PostgreSQL: ``gateway_items.tsv`` (``array_to_tsvector`` of the tokens) under a GIN index.
@@ -35,26 +35,29 @@ _COLUMNS = (
 
 
 def key(kind: str, value: str) -> str:
-    """An exact-match token: ``k`` category, ``c`` city, ``d`` domain, then the value's hex."""
+    """An exact-match token: ``k`` category, ``c`` city or ``p`` category-and-city, then the
+    value's hex."""
     return kind + value.encode("utf-8").hex()
 
 
-def document(entry: IndexEntry, domain: str) -> tuple[list[str], list[str]]:
+def document(entry: IndexEntry) -> tuple[list[str], list[str]]:
     words = text_tokens(" ".join((entry.name, entry.description, *entry.category_names)))
     keys = [key("k", c) for c in entry.category_ids]
     keys += [key("c", c) for c in entry.cities]
-    keys.append(key("d", domain))
+    # category and city together: one short posting list for the commonest filtered query
+    keys += [key("p", f"{k}\n{c}") for k in entry.category_ids for c in entry.cities]
     return words, keys
 
 
 def _key_groups(q: IndexQuery) -> list[list[str]]:
+    """Each group is an OR of keys; the groups are ANDed. A city also matches items sold in ``*``."""
+    if q.category and q.city:
+        return [[key("p", f"{q.category}\n{q.city}"), key("p", f"{q.category}\n*")]]
     groups: list[list[str]] = []
     if q.category:
         groups.append([key("k", q.category)])
     if q.city:
         groups.append([key("c", q.city), key("c", "*")])
-    if q.domain:
-        groups.append([key("d", q.domain)])
     return groups
 
 
@@ -65,7 +68,12 @@ def _terms(q: IndexQuery) -> list[str]:
 
 
 def _price_filter(q: IndexQuery) -> list[Any]:
+    """Column filters checked on the few rows the full-text match leaves: the domain (every item
+    of a one-domain network has it, so as a full-text key it would be a posting list as long as
+    the index) and the price range."""
     out: list[Any] = []
+    if q.domain:
+        out.append(items.c.domain == q.domain)
     if q.min_price is not None:
         out.append(items.c.price_minor >= q.min_price)
     if q.max_price is not None:

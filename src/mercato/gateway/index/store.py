@@ -200,7 +200,7 @@ class CatalogIndex:
             }
             for e in entries
         ]
-        self.backend.insert(conn, rows, [fulltext.document(e, pub.domain) for e in entries])
+        self.backend.insert(conn, rows, [fulltext.document(e) for e in entries])
 
     def _drop_unused_publications(self, conn: Connection, bpp_id: str) -> None:
         used = sa.select(items.c.publication_id).where(items.c.bpp_id == bpp_id).distinct()
