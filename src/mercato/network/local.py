@@ -89,8 +89,13 @@ class NetworkPlan:
 
     def db_url(self, role: str, sqlite_file: Path) -> str:
         if self.postgres:
-            sep = "&" if "?" in self.postgres else "?"
-            return f"{self.postgres}{sep}schema=mercato_{re.sub(r'[^a-z0-9_]', '_', role.lower())}"
+            # every role its own schema; a ?schema=NAME on the URL becomes the schemas' prefix
+            base, _, query = self.postgres.partition("?")
+            params = [kv for kv in query.split("&") if kv]
+            prefix = next((kv.split("=", 1)[1] for kv in params if kv.startswith("schema=")), "mercato")
+            params = [kv for kv in params if not kv.startswith("schema=")]
+            params.append(f"schema={prefix}_{re.sub(r'[^a-z0-9_]', '_', role.lower())}")
+            return f"{base}?{'&'.join(params)}"
         return f"sqlite:///{sqlite_file}"
 
     @property
@@ -205,13 +210,18 @@ def prepare_seller(plan: NetworkPlan, node: SellerNode) -> bool:
     return True
 
 
-def run_cli(*args: str) -> str:
-    proc = subprocess.run(mercato_argv(*args), capture_output=True, text=True, check=False)
-    if proc.returncode != 0:
-        raise StartError(
-            f"`mercato {' '.join(args[:2])}` failed:\n{proc.stderr.strip() or proc.stdout.strip()}"
-        )
-    return proc.stdout
+def run_cli(*args: str, attempts: int = 1) -> str:
+    """Run a ``mercato`` command; retry when it says the failure was transient (HTTP 503)."""
+    for attempt in range(1, attempts + 1):
+        proc = subprocess.run(mercato_argv(*args), capture_output=True, text=True, check=False)
+        if proc.returncode == 0:
+            return proc.stdout
+        said = proc.stderr.strip() or proc.stdout.strip()
+        if attempt < attempts and "503" in said:
+            time.sleep(0.5 * attempt)
+            continue
+        raise StartError(f"`mercato {' '.join(args[:2])}` failed:\n{said}")
+    raise AssertionError("unreachable")
 
 
 # --- readiness ---------------------------------------------------------------------------------
@@ -313,7 +323,7 @@ class LocalNetwork:
                 run_cli(
                     "catalog", "import", str(node.directory / "catalog.json"), "--config", str(node.config)
                 )
-            run_cli("seller", "publish", "--config", str(node.config))
+            run_cli("seller", "publish", "--config", str(node.config), attempts=5)
             self.say(
                 f"seller    {child.url}  {node.shop.name} ({node.shop.kind}, {len(node.shop.items)} items)"
             )
