@@ -174,6 +174,7 @@ class Buyer:
         self.url = f"http://127.0.0.1:{self.port}"
         self.waiting: dict[tuple[str, str], asyncio.Future[dict[str, Any]]] = {}
         self.callbacks = 0
+        self.retries = 0
 
     async def start(self) -> None:
         import httpx
@@ -230,6 +231,20 @@ class Buyer:
         await self.server_task
 
     async def step(self, action: str, txn: str, message: dict[str, Any]) -> tuple[float, dict[str, Any]]:
+        """One request and its callback; a connection dropped by the server is retried (with a new
+        message id: every action here is safe to repeat, confirm being idempotent)."""
+        from mercato.transport.client import DeliveryError
+
+        for attempt in range(3):
+            try:
+                return await self._step(action, txn, message)
+            except DeliveryError:
+                if attempt == 2:
+                    raise
+                self.retries += 1
+        raise AssertionError("unreachable")
+
+    async def _step(self, action: str, txn: str, message: dict[str, Any]) -> tuple[float, dict[str, Any]]:
         from mercato.protocol.messages import format_timestamp
 
         mid = str(uuid.uuid4())
@@ -250,9 +265,13 @@ class Buyer:
         fut: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
         self.waiting[(f"on_{action}", mid)] = fut
         t0 = time.perf_counter()
-        answer = await self.client.send(
-            self.net.seller_url, action, orjson.dumps({"context": ctx, "message": message})
-        )
+        try:
+            answer = await self.client.send(
+                self.net.seller_url, action, orjson.dumps({"context": ctx, "message": message})
+            )
+        except BaseException:
+            self.waiting.pop((f"on_{action}", mid), None)
+            raise
         if not answer.ack:
             self.waiting.pop((f"on_{action}", mid), None)
             raise RuntimeError(f"{action} NACKed: {answer.error_code} {answer.error_message}")
@@ -311,7 +330,7 @@ async def load(net: Network, checkouts: int, concurrency: int, stock: int, seed:
     await asyncio.gather(*(worker() for _ in range(concurrency)))
     elapsed = time.perf_counter() - t0
     cpu = net.seller_cpu_s() - cpu0
-    callbacks = buyer.callbacks
+    callbacks, retries = buyer.callbacks, buyer.retries
     await buyer.stop()
     levels = [s for s in net.admin("GET", "/admin/stock") if s["item_id"] == ITEM]
     on_hand = sum(s["on_hand"] for s in levels)
@@ -324,6 +343,7 @@ async def load(net: Network, checkouts: int, concurrency: int, stock: int, seed:
         "out_of_stock": result["out_of_stock"],
         "other_errors": result["other_errors"],
         "callbacks_received": callbacks,
+        "retried_requests": retries,
         "concurrency": concurrency,
         "stock": stock,
         "units_sold": result["units"],
@@ -360,6 +380,11 @@ def run_one(db: str | None, args: argparse.Namespace) -> dict[str, Any]:
             net.admin("POST", f"/admin/stock/{ITEM}/shop-main", json={"delta": stock, "reason": "received"})
             progress(f"{label}: {args.checkouts} checkouts, {args.concurrency} concurrent buyers")
             out = asyncio.run(load(net, args.checkouts, args.concurrency, stock, args.seed))
+        except BaseException:
+            progress(
+                "seller log (last lines):\n" + "\n".join((tmp / "seller.log").read_text().splitlines()[-20:])
+            )
+            raise
         finally:
             net.stop()
             if db and schema:

@@ -20,7 +20,6 @@ from typing import Any
 import httpx
 import orjson
 from fastapi import FastAPI, HTTPException, Request, Response
-from sqlalchemy import update
 
 from mercato.protocol.actions import SELLER_ACTIONS
 from mercato.protocol.keys import KeyPair
@@ -39,6 +38,7 @@ from mercato.transport.client import BecknClient
 from mercato.transport.lookup import LookupCache, RegistryKeySource, RegistryUnavailable, SubscriberKey
 from mercato.transport.server import BecknReceiver
 
+from .delivery import Delivery, LockedOutboxWorker
 from .onboarding import registry_keys, subscribe_until_done
 
 log = logging.getLogger("mercato.seller.node")
@@ -51,66 +51,6 @@ class _NotYet:
         raise RegistryUnavailable("the registry is not reachable yet")
 
 
-class LockedOutboxWorker(outbox.OutboxWorker):
-    """The outbox worker, taking the store's in-process write lock around its short write
-    transactions on SQLite (so handler threads and delivery never wait in SQLite's busy handler)."""
-
-    def __init__(self, store: Store, send: outbox.Sender, **kwargs: Any) -> None:
-        super().__init__(store.engine, send, **kwargs)
-        self.lock = store.write_lock or contextlib.nullcontext()
-
-    def claim(self) -> list[outbox.OutboxRow]:
-        with self.lock:
-            return super().claim()
-
-    def mark_delivered(self, row: outbox.OutboxRow) -> None:
-        with self.lock:
-            super().mark_delivered(row)
-
-    def mark_failed(self, row: outbox.OutboxRow, error: str) -> None:
-        with self.lock:
-            super().mark_failed(row, error)
-
-    def mark_all_delivered(self, rows: list[outbox.OutboxRow]) -> None:
-        """Mark a batch delivered in one short transaction (instead of one per row)."""
-        o = outbox.outbox_table
-        with self.lock, self.engine.begin() as conn:
-            conn.execute(
-                update(o)
-                .where(o.c.id.in_([r.id for r in rows]), o.c.status == outbox.Status.PENDING)
-                .values(
-                    status=outbox.Status.DELIVERED,
-                    delivered_ms=self.clock(),
-                    claimed_by=None,
-                    lease_until_ms=None,
-                    attempts=o.c.attempts + 1,
-                    last_error=None,
-                )
-            )
-
-    async def run_once(self) -> int:
-        """Claim a batch, send every row concurrently, then record the ACKed ones together."""
-        rows = await asyncio.to_thread(self.claim)
-        if not rows:
-            return 0
-
-        async def attempt(row: outbox.OutboxRow) -> tuple[outbox.OutboxRow, str | None]:
-            try:
-                ok = await asyncio.wait_for(self.send(row), timeout=self.config.send_timeout_s)
-                return row, None if ok else "not acknowledged"
-            except Exception as exc:  # a failed attempt, retried later; never a crash
-                return row, f"{type(exc).__name__}: {exc}"
-
-        results = await asyncio.gather(*(attempt(r) for r in rows))
-        ok = [r for r, err in results if err is None]
-        if ok:
-            await asyncio.to_thread(self.mark_all_delivered, ok)
-        for r, err in results:
-            if err is not None:
-                await asyncio.to_thread(self.mark_failed, r, err)
-        return len(rows)
-
-
 class SellerNode:
     def __init__(
         self,
@@ -118,7 +58,6 @@ class SellerNode:
         *,
         keys: KeyPair | None = None,
         store: Store | None = None,
-        delivery_loops: int = 4,
     ) -> None:
         self.config = config
         self.keys = keys or config.load_keys()
@@ -141,12 +80,11 @@ class SellerNode:
             actions=SELLER_ACTIONS,
             subscriber_id=config.subscriber_id,
         )
-        self.delivery_loops = delivery_loops
         self.registry_info: dict[str, Any] | None = None
         self.subscribed = False
         self.delivered = 0
         self._loop: asyncio.AbstractEventLoop | None = None
-        self._wake: asyncio.Event | None = None
+        self._delivery: Delivery | None = None
         self._stop: asyncio.Event | None = None
         self.api = FastAPI(
             title="Mercato seller node",
@@ -163,22 +101,9 @@ class SellerNode:
     # -- outbox ----------------------------------------------------------------------------------
 
     def wake(self) -> None:
-        """Tell the outbox loops that a callback was committed (safe from any thread)."""
-        if self._loop is not None and self._wake is not None:
-            self._loop.call_soon_threadsafe(self._wake.set)
-
-    async def _deliver_loop(self, worker: outbox.OutboxWorker) -> None:
-        assert self._stop is not None and self._wake is not None
-        while not self._stop.is_set():
-            self._wake.clear()
-            try:
-                n = await worker.run_once()
-            except Exception:
-                log.exception("outbox: claim failed; retrying")
-                n = 0
-            if n == 0:
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wake.wait(), timeout=0.5)
+        """Tell the outbox delivery that a callback was committed (safe from any thread)."""
+        if self._loop is not None and self._delivery is not None:
+            self._loop.call_soon_threadsafe(self._delivery.wake)
 
     # -- start and stop ---------------------------------------------------------------------------
 
@@ -238,7 +163,7 @@ class SellerNode:
     @contextlib.asynccontextmanager
     async def _lifespan(self, app: FastAPI) -> AsyncIterator[None]:
         self._loop = asyncio.get_running_loop()
-        self._wake, self._stop = asyncio.Event(), asyncio.Event()
+        self._stop = asyncio.Event()
         await asyncio.to_thread(self.ensure_store)
         client = BecknClient(
             self.config.subscriber_id, self.config.unique_key_id, self.keys.signing, timeout_s=10
@@ -250,15 +175,16 @@ class SellerNode:
                 self.delivered += 1
             return answer.ack
 
-        workers = [LockedOutboxWorker(self.store, send) for _ in range(self.delivery_loops)]
-        tasks = [asyncio.create_task(self._deliver_loop(w)) for w in workers]
+        self._delivery = Delivery(LockedOutboxWorker(self.store, send))
+        tasks = [asyncio.create_task(self._delivery.run(self._stop))]
         tasks.append(asyncio.create_task(self._connect()))
         try:
             yield
         finally:
             await self.handlers.drain()
             self._stop.set()
-            self._wake.set()
+            self._delivery.wake()
+            await asyncio.wait(tasks[:1], timeout=5)  # let sends in flight finish and be recorded
             for t in tasks:
                 t.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)

@@ -1,0 +1,134 @@
+"""Delivering the outbox from a node: one claiming loop, sends in flight concurrently, ACKs recorded
+in batches.
+
+The durable outbox (:mod:`mercato.transport.outbox`) decides what is due (ordered within a
+transaction, leased while in flight). Here a single loop claims due rows whenever a handler commits
+a callback (or every ``poll_s``), starts a send for each without waiting for the batch, and a
+recorder marks the ACKed rows delivered together in one short transaction, then wakes the claimer
+(the next row of the same transaction may be due now). On SQLite every write takes the store's
+in-process write lock, so handler threads and delivery never wait in SQLite's busy handler.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from typing import Any
+
+from sqlalchemy import update
+
+from mercato.seller.store import Store
+from mercato.transport import outbox
+
+log = logging.getLogger("mercato.seller.delivery")
+
+
+class LockedOutboxWorker(outbox.OutboxWorker):
+    """The outbox worker with the store's write lock around its short write transactions."""
+
+    def __init__(self, store: Store, send: outbox.Sender, **kwargs: Any) -> None:
+        super().__init__(store.engine, send, **kwargs)
+        self.lock = store.write_lock or contextlib.nullcontext()
+
+    def claim(self) -> list[outbox.OutboxRow]:
+        with self.lock:
+            return super().claim()
+
+    def mark_delivered(self, row: outbox.OutboxRow) -> None:
+        self.mark_all_delivered([row])
+
+    def mark_failed(self, row: outbox.OutboxRow, error: str) -> None:
+        with self.lock:
+            super().mark_failed(row, error)
+
+    def mark_all_delivered(self, rows: list[outbox.OutboxRow]) -> None:
+        """Mark rows delivered in one short transaction."""
+        o = outbox.outbox_table
+        with self.lock, self.engine.begin() as conn:
+            conn.execute(
+                update(o)
+                .where(o.c.id.in_([r.id for r in rows]), o.c.status == outbox.Status.PENDING)
+                .values(
+                    status=outbox.Status.DELIVERED,
+                    delivered_ms=self.clock(),
+                    claimed_by=None,
+                    lease_until_ms=None,
+                    attempts=o.c.attempts + 1,
+                    last_error=None,
+                )
+            )
+
+
+class Delivery:
+    """Runs the pipeline until ``stop`` is set; ``wake()`` says a callback was committed."""
+
+    def __init__(self, worker: LockedOutboxWorker, *, max_in_flight: int = 512, poll_s: float = 0.5) -> None:
+        self.worker = worker
+        self.poll_s = poll_s
+        self.wake_event = asyncio.Event()
+        self.record_event = asyncio.Event()
+        self.acked: list[outbox.OutboxRow] = []
+        self.in_flight: set[asyncio.Task[None]] = set()
+        self.slots = asyncio.Semaphore(max_in_flight)
+        self.delivered = 0
+
+    def wake(self) -> None:
+        self.wake_event.set()
+
+    async def _send(self, row: outbox.OutboxRow) -> None:
+        try:
+            try:
+                ok = await asyncio.wait_for(self.worker.send(row), timeout=self.worker.config.send_timeout_s)
+                error = None if ok else "not acknowledged"
+            except Exception as exc:  # a failed attempt, retried later; never a crash
+                error = f"{type(exc).__name__}: {exc}"
+            if error is None:
+                self.acked.append(row)
+                self.record_event.set()
+            else:
+                await asyncio.to_thread(self.worker.mark_failed, row, error)
+        finally:
+            self.slots.release()
+
+    async def _claim_loop(self, stop: asyncio.Event) -> None:
+        while not stop.is_set():
+            self.wake_event.clear()
+            try:
+                rows = await asyncio.to_thread(self.worker.claim)
+            except Exception:
+                log.exception("outbox: claim failed; retrying")
+                rows = []
+            for row in rows:
+                await self.slots.acquire()
+                task = asyncio.create_task(self._send(row))
+                self.in_flight.add(task)
+                task.add_done_callback(self.in_flight.discard)
+            if len(rows) < self.worker.config.batch:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self.wake_event.wait(), timeout=self.poll_s)
+
+    async def _record_loop(self, stop: asyncio.Event) -> None:
+        while not stop.is_set() or self.acked:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.record_event.wait(), timeout=self.poll_s)
+            self.record_event.clear()
+            if not self.acked:
+                continue
+            rows, self.acked = self.acked, []
+            try:
+                await asyncio.to_thread(self.worker.mark_all_delivered, rows)
+                self.delivered += len(rows)
+            except Exception:  # the rows stay leased and are sent again later: at least once
+                log.exception("outbox: recording %d deliveries failed", len(rows))
+            self.wake_event.set()  # the next callback of those transactions may be due now
+
+    async def run(self, stop: asyncio.Event) -> None:
+        recorder = asyncio.create_task(self._record_loop(stop))
+        try:
+            await self._claim_loop(stop)
+        finally:
+            if self.in_flight:
+                await asyncio.wait(list(self.in_flight), timeout=5)
+            self.record_event.set()
+            await recorder
