@@ -1,8 +1,8 @@
 """Customer-days, cohorts and RFM against plain reference computations written from their definitions.
 
 The library sorts the transactions once by hashed customer and day and then works on runs; the
-references here group by the exact customer id with ordinary group-bys. Both paths of the library (the
-hashed one and the exact-id one taken when two ids share a hash) must give the same tables."""
+references here group by the exact customer id with ordinary group-bys. Every key path of the library
+(packed hash and day, whole hash, exact ids after a clash) must give the same tables."""
 
 from __future__ import annotations
 
@@ -140,16 +140,29 @@ def ref_rfm(rows: list[Row], as_of: dt.date | None, bins: int) -> list[tuple[obj
 
 
 @contextmanager
-def every_id_clashes() -> Iterator[None]:
-    """Make the first hash of every id the same, so only the exact-id path can be right."""
+def key_path(path: str) -> Iterator[None]:
+    """Force one of the library's key paths: "packed" (the default when the day range is small),
+    "whole" (the whole 64-bit hash and the day as two sort keys), "short" (hashes with 16 values: keys
+    clash often, at either step) or "exact" (every id shares one hash)."""
     real = days_mod._hash
+
+    def short(ids: pl.Series, seed: int) -> pl.Series:
+        return real(ids, seed) % 16 if seed == days_mod._SEED else real(ids, seed)
+
+    def clash(ids: pl.Series, seed: int) -> pl.Series:
+        return real(ids, seed) * 0 if seed == days_mod._SEED else real(ids, seed)
+
     with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(
-            days_mod,
-            "_hash",
-            lambda ids, seed: real(ids, seed) * 0 if seed == days_mod._SEED else real(ids, seed),
-        )
+        if path == "whole":
+            mp.setattr(days_mod, "_PACK_BITS", -1)
+        elif path == "short":
+            mp.setattr(days_mod, "_hash", short)
+        elif path == "exact":
+            mp.setattr(days_mod, "_hash", clash)
         yield
+
+
+PATHS = ("packed", "whole", "short", "exact")
 
 
 def customer_days(d: days_mod.Days) -> dict[tuple[str, dt.date], tuple[int, int, bool]]:
@@ -184,14 +197,12 @@ def assert_rows_close(got: list[tuple[object, ...]], want: list[tuple[object, ..
 @given(rows=rows_strategy, period=st.sampled_from(["month", "week"]))
 def test_days_and_cohorts_match_the_reference(rows: list[Row], period: str) -> None:
     tx = frame(rows)
-    d = days_mod.days(tx)
-    check_days(d, rows)
     want = ref_cohorts(rows, period)
-    assert_rows_close(cohort_rows(cohort_table(d, period=period), period), want)
-    with every_id_clashes():
-        exact = days_mod.days(tx)
-        check_days(exact, rows)
-        assert_rows_close(cohort_rows(cohort_table(exact, period=period), period), want)
+    for path in PATHS:
+        with key_path(path):
+            d = days_mod.days(tx)
+            check_days(d, rows)
+            assert_rows_close(cohort_rows(cohort_table(d, period=period), period), want)
 
 
 @settings(max_examples=60, deadline=None)
@@ -203,9 +214,9 @@ def test_days_and_cohorts_match_the_reference(rows: list[Row], period: str) -> N
 def test_rfm_matches_the_reference(rows: list[Row], as_of: dt.date | None, bins: int) -> None:
     tx = frame(rows)
     want = ref_rfm(rows, as_of, bins)
-    assert_rows_close(rfm_table(tx, as_of=as_of, bins=bins).rows(), want)
-    with every_id_clashes():
-        assert_rows_close(rfm_table(tx, as_of=as_of, bins=bins).rows(), want)
+    for path in PATHS:
+        with key_path(path):
+            assert_rows_close(rfm_table(tx, as_of=as_of, bins=bins).rows(), want)
 
 
 def test_empty_input_gives_empty_tables() -> None:
@@ -219,3 +230,36 @@ def test_empty_input_gives_empty_tables() -> None:
 def test_large_integer_ranges_rank_like_polars() -> None:
     rows = [(f"c{i}", START + dt.timedelta(days=i % 50), 10**12 * (i % 7) - 5 * i) for i in range(300)]
     assert_rows_close(rfm_table(frame(rows), bins=5).rows(), ref_rfm(rows, None, 5))
+
+
+def test_a_packed_key_clash_retries_with_the_whole_hash(monkeypatch: pytest.MonkeyPatch) -> None:
+    real = days_mod._hash
+    # Ids whose hashes differ only in the 6 low bits that the day offsets (0..40) take in a packed key.
+    ids: list[str] = []
+    for cand in (f"id{i}" for i in range(200)):
+        low = int(real(pl.Series([cand]), days_mod._SEED)[0]) % 64
+        if all(int(real(pl.Series([o]), days_mod._SEED)[0]) % 64 != low for o in ids):
+            ids.append(cand)
+        if len(ids) == 5:
+            break
+    rows = [
+        (c, START + dt.timedelta(days=(7 * i + 3 * j) % 41), 100 * i - j)
+        for i, c in enumerate(ids)
+        for j in range(6)
+    ]
+    rows.append((ids[0], START + dt.timedelta(days=40), 5))
+    monkeypatch.setattr(
+        days_mod, "_hash", lambda s, seed: real(s, seed) % 64 if seed == days_mod._SEED else real(s, seed)
+    )
+    tried: list[tuple[bool, bool]] = []
+    sorted_keys = days_mod._sorted_keys
+
+    def spy(i: pl.Series, d: pl.Series, packed: bool) -> tuple[pl.DataFrame, pl.Series] | None:
+        found = sorted_keys(i, d, packed)
+        tried.append((packed, found is not None))
+        return found
+
+    monkeypatch.setattr(days_mod, "_sorted_keys", spy)
+    check_days(days_mod.days(frame(rows)), rows)
+    assert tried == [(True, False), (False, True)]  # the packed keys clash; the whole hashes do not
+    assert_rows_close(rfm_table(frame(rows), bins=3).rows(), ref_rfm(rows, None, 3))

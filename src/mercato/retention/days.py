@@ -6,7 +6,8 @@ nothing but refunds is not a purchase.
 
 Customers are keyed by a 64-bit hash of their id (integer keys sort and group several times faster and
 lighter than strings), checked against a second, independent hash: if two ids ever shared the first
-hash, the exact ids are used instead. The transactions are sorted once by (customer, day); every
+hash, the exact ids are used instead. The transactions are sorted once by (customer, day), as one
+64-bit key (hash and day packed together) when the day range allows; every
 customer-day and every customer is then a contiguous run, so the aggregation is a segmented sum over
 arrays (no hash table over the rows) and cohorts and RFM reuse the same order."""
 
@@ -94,27 +95,57 @@ def _exact(frame: pl.DataFrame) -> Days:
     return Days(_collapse(keyed), names)
 
 
+#: Widest day range (in bits) packed with the hash into one 64-bit sort key.
+_PACK_BITS = 16
+
+
+def _sorted_keys(ids: pl.Series, day: pl.Series, packed: bool) -> tuple[pl.DataFrame, pl.Series] | None:
+    """(cust, day) sorted, and the original row of each sorted row; None if two ids share a key.
+
+    Packed: one 64-bit key, the id's hash with its low bits replaced by the day's offset in the data,
+    sorts about a third faster than the two columns (the customer is then the hash's high bits)."""
+    n = len(day)
+    lo = int(day.min()) if n else 0  # type: ignore[arg-type]
+    bits = (int(day.max()) - lo).bit_length() if n else 0  # type: ignore[arg-type]
+    h = _hash(ids, _SEED)
+    if packed and bits <= _PACK_BITS:
+        key = pl.select(
+            pl.lit(h) // (1 << bits) * (1 << bits) + (pl.lit(day) - lo).cast(pl.UInt64)
+        ).to_series()
+        del h
+        row = key.arg_sort()
+        key = key.gather(row)
+        keyed = pl.select(
+            cust=pl.lit(key) // (1 << bits), day=(pl.lit(key) % (1 << bits)).cast(pl.Int32) + lo
+        )
+        del key
+    else:
+        keyed = pl.DataFrame({"cust": h, "day": day}).with_row_index("row").sort("cust", "day")
+        del h
+        row = keyed.drop_in_place("row")
+    # Each row's own second hash, in sorted order: two ids sharing a key differ in the second hash.
+    cust = keyed["cust"].to_numpy()
+    check = _hash(ids, _CHECK).gather(row).to_numpy()
+    if np.any((cust[1:] == cust[:-1]) & (check[1:] != check[:-1])):
+        return None
+    return keyed, row
+
+
 def days(frame: pl.DataFrame | pl.LazyFrame | Days) -> Days:
     """Collapse a transactions table (customer_id, timestamp, amount) to customer-days."""
     if isinstance(frame, Days):
         return frame
     tx = frame.lazy().select("customer_id", "timestamp", "amount").collect()
     ids = tx.get_column("customer_id")
+    day = tx.select(_day(pl.col("timestamp"))).to_series()
     # Sort only the keys and the row numbers: the amounts follow in one gather once the sort has freed
-    # its working memory.
-    keyed = (
-        pl.DataFrame({"cust": _hash(ids, _SEED), "day": tx.select(_day(pl.col("timestamp"))).to_series()})
-        .with_row_index("row")
-        .sort("cust", "day")
-    )
-    cust = keyed["cust"].to_numpy()
-    row = keyed.drop_in_place("row")
-    # Each row's own second hash, in sorted order: two ids sharing the first hash differ in the second.
-    check = _hash(ids, _CHECK).gather(row).to_numpy()
-    if np.any((cust[1:] == cust[:-1]) & (check[1:] != check[:-1])):
-        del keyed, cust, check, row
+    # its working memory. A clash of the packed key retries with the whole hash, then exact ids.
+    found = _sorted_keys(ids, day, packed=True) or _sorted_keys(ids, day, packed=False)
+    del day
+    if found is None:
         return _exact(tx)
-    del check
+    keyed, row = found
+    cust = keyed["cust"].to_numpy()
     first = run_starts(cust)
     names = pl.DataFrame(
         {"cust": pl.Series(cust[first], dtype=pl.UInt64), "customer_id": ids.gather(row.gather(first))}
