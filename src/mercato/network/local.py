@@ -43,6 +43,11 @@ class SellerNode:
     shop: seeds.SeedShop
     directory: Path
     port: int
+    address: str = "127.0.0.1"
+
+    @property
+    def role(self) -> str:
+        return f"seller-{self.slug}"
 
     @property
     def config(self) -> Path:
@@ -54,7 +59,7 @@ class SellerNode:
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        return f"http://{self.address}:{self.port}"
 
     def admin_token(self) -> str:
         m = re.search(r'^\[admin\][^\[]*?^token\s*=\s*"([^"]*)"', self.config.read_text(), re.M | re.S)
@@ -75,6 +80,10 @@ class NetworkPlan:
     domain: str = seeds.DOMAIN
     city: str = seeds.CITY
     env: dict[str, str] = field(default_factory=dict)  # extra environment for every role
+    # several hosts on one machine: role -> IP address it listens on and is reached at, and
+    # role -> network namespace it runs in (roles: registry, gateway, buyer, seller-<slug>)
+    addresses: dict[str, str] = field(default_factory=dict)
+    namespaces: dict[str, str] = field(default_factory=dict)
     seller_nodes: list[SellerNode] = field(default_factory=list)
 
     def __post_init__(self) -> None:
@@ -83,9 +92,13 @@ class NetworkPlan:
         for i in range(self.sellers):
             shop = seeds.shop_for(i)
             slug = seeds.slug(shop)
-            self.seller_nodes.append(
-                SellerNode(slug, shop, self.data_dir / "sellers" / slug, self.first_seller_port + i)
-            )
+            port = self.first_seller_port + i
+            node = SellerNode(slug, shop, self.data_dir / "sellers" / slug, port)
+            node.address = self.address(node.role)
+            self.seller_nodes.append(node)
+
+    def address(self, role: str) -> str:
+        return self.addresses.get(role, "127.0.0.1")
 
     def db_url(self, role: str, sqlite_file: Path) -> str:
         if self.postgres:
@@ -100,15 +113,15 @@ class NetworkPlan:
 
     @property
     def registry_url(self) -> str:
-        return f"http://127.0.0.1:{self.registry_port}"
+        return f"http://{self.address('registry')}:{self.registry_port}"
 
     @property
     def gateway_url(self) -> str:
-        return f"http://127.0.0.1:{self.gateway_port}"
+        return f"http://{self.address('gateway')}:{self.gateway_port}"
 
     @property
     def buyer_url(self) -> str:
-        return f"http://127.0.0.1:{self.buyer_port}"
+        return f"http://{self.address('buyer')}:{self.buyer_port}"
 
     @property
     def buyer_token_file(self) -> Path:
@@ -195,6 +208,8 @@ def prepare_seller(plan: NetworkPlan, node: SellerNode) -> bool:
         set_toml_values(
             node.config.read_text(),
             {
+                ("node", "host"): node.address,
+                ("node", "public_url"): node.url,
                 ("node", "domain"): plan.domain,
                 ("node", "cities"): [plan.city],
                 ("store", "provider_id"): doc["provider"]["id"],
@@ -265,10 +280,18 @@ class LocalNetwork:
         self.stop()
 
     def _child(self, name: str, port: int, *args: str, env: dict[str, str] | None = None) -> Child:
-        if port_open(port):
-            raise StartError(f"port {port} for the {name} is already in use (is another network running?)")
+        address = self.plan.address(name)
+        if port_open(port, address):
+            raise StartError(
+                f"{address}:{port} for the {name} is already in use (is another network running?)"
+            )
+        argv = mercato_argv(*args)
+        namespace = self.plan.namespaces.get(name)
+        if namespace:
+            argv = ["ip", "netns", "exec", namespace, *argv]
         log = self.plan.data_dir / "logs" / f"{name}.log"
-        child = Child(name, mercato_argv(*args), port, log, env={**self.plan.env, **(env or {})})
+        env = {**self.plan.env, **(env or {})}
+        child = Child(name, argv, port, log, env=env, address=address)
         child.start()
         self.children.append(child)
         return child
@@ -284,6 +307,7 @@ class LocalNetwork:
             p.registry_port,
             "registry", "serve",
             "--db", p.db_url("registry", d / "registry" / "registry.db"),
+            "--host", p.address("registry"),
             "--port", str(p.registry_port),
             "--key-file", str(d / "registry" / "registry.key.json"),
             "--registry-id", REGISTRY_ID,
@@ -296,6 +320,8 @@ class LocalNetwork:
             p.gateway_port,
             "gateway", "serve",
             "--db", p.db_url("gateway", d / "gateway" / "gateway.db"),
+            "--host", p.address("gateway"),
+            "--url", p.gateway_url,
             "--port", str(p.gateway_port),
             "--registry", p.registry_url,
             "--key-file", str(d / "gateway" / "gateway.key.json"),
@@ -309,9 +335,7 @@ class LocalNetwork:
         sellers = [
             (
                 node,
-                self._child(
-                    f"seller-{node.slug}", node.port, "seller", "serve", "--config", str(node.config)
-                ),
+                self._child(node.role, node.port, "seller", "serve", "--config", str(node.config)),
             )
             for node in p.seller_nodes
         ]
@@ -336,6 +360,8 @@ class LocalNetwork:
             p.buyer_port,
             "buyer", "serve",
             "--db", p.db_url("buyer", d / "buyer" / "buyer.db"),
+            "--host", p.address("buyer"),
+            "--public-url", p.buyer_url,
             "--port", str(p.buyer_port),
             "--registry", p.registry_url,
             "--gateway", p.gateway_url,
@@ -352,7 +378,8 @@ class LocalNetwork:
     def running(self) -> bool:
         """True when this plan's network already answers (started by another `mercato up`)."""
         p = self.plan
-        if not (port_open(p.registry_port) and port_open(p.buyer_port) and p.buyer_token_file.exists()):
+        up = port_open(p.registry_port, p.address("registry")) and port_open(p.buyer_port, p.address("buyer"))
+        if not (up and p.buyer_token_file.exists()):
             return False
         try:
             return subscribed(p, BUYER_ID)() and registry_ready(p)()

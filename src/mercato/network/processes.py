@@ -29,12 +29,13 @@ class Child:
     port: int
     log_path: Path
     env: dict[str, str] = field(default_factory=dict)
+    address: str = "127.0.0.1"
     process: subprocess.Popen[bytes] | None = None
     _log: IO[bytes] | None = None
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        return f"http://{self.address}:{self.port}"
 
     def start(self) -> None:
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
