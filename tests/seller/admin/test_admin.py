@@ -22,7 +22,10 @@ def test_every_admin_route_needs_the_token(net: Net) -> None:
     assert len(routes) >= 14
     for path, method in routes:
         url = seller.url + path.replace("{item_id}", "FLASK").replace("{location_id}", "shop-main").replace(
-            "{order_id}", "x").replace("{category_id}", "c").replace("{action}", "accept")  # fmt: skip
+            "{order_id}", "x"
+        ).replace("{category_id}", "c").replace("{provider_id}", "p").replace("{location_id}", "l").replace(
+            "{action}", "accept"
+        )
         assert httpx.request(method, url).status_code == 401, (method, path)
         wrong = httpx.request(method, url, headers={"Authorization": "Bearer not-the-token-at-all"})
         assert wrong.status_code == 401, (method, path)
@@ -35,14 +38,24 @@ def test_openapi_lists_every_admin_route(net: Net) -> None:
     spec = httpx.get(seller.url + "/openapi.json").json()
     paths = spec["paths"]
     for path, method in (
-        ("/admin/catalog", "get"), ("/admin/items/{item_id}", "put"), ("/admin/items/{item_id}", "get"),
-        ("/admin/items/{item_id}", "delete"), ("/admin/categories/{category_id}", "put"),
+        ("/admin/catalog", "get"),
+        ("/admin/items/{item_id}", "put"),
+        ("/admin/items/{item_id}", "get"),
+        ("/admin/items/{item_id}", "delete"),
+        ("/admin/categories/{category_id}", "put"),
+        ("/admin/providers/{provider_id}", "put"),
+        ("/admin/locations/{location_id}", "put"),
         ("/admin/stock", "get"),
-        ("/admin/stock/{item_id}/{location_id}", "post"), ("/admin/stock/{item_id}/ledger", "get"),
-        ("/admin/orders", "get"), ("/admin/orders.csv", "get"), ("/admin/orders/{order_id}", "get"),
-        ("/admin/orders/{order_id}/cancel", "post"), ("/admin/orders/{order_id}/refund", "post"),
-        ("/admin/orders/{order_id}/{action}", "post"), ("/admin/retention", "get"),
-    ):  # fmt: skip
+        ("/admin/stock/{item_id}/{location_id}", "post"),
+        ("/admin/stock/{item_id}/ledger", "get"),
+        ("/admin/orders", "get"),
+        ("/admin/orders.csv", "get"),
+        ("/admin/orders/{order_id}", "get"),
+        ("/admin/orders/{order_id}/cancel", "post"),
+        ("/admin/orders/{order_id}/refund", "post"),
+        ("/admin/orders/{order_id}/{action}", "post"),
+        ("/admin/retention", "get"),
+    ):
         assert method in paths.get(path, {}), (path, method)
     assert "HTTPBearer" in spec["components"]["securitySchemes"]
 
@@ -70,6 +83,26 @@ def test_catalog_crud_and_stock_with_reasons(net: Net) -> None:
     )  # no reason
     ledger = seller.admin("GET", "/admin/stock/PAN/ledger").json()
     assert [(e["on_hand_delta"], e["reason"]) for e in ledger] == [(5, "received"), (-2, "damaged in store")]
+    loc = {
+        "provider_id": "shop",
+        "street": "2 Lake Road",
+        "city": "std:080",
+        "area_code": "560002",
+        "gps": "12.93,77.62",
+        "radius_m": 5000,
+    }
+    assert seller.admin("PUT", "/admin/locations/annex", json=loc).status_code == 200
+    assert seller.admin("PUT", "/admin/locations/bad", json={**loc, "gps": "north"}).status_code == 400
+    assert seller.admin("PUT", "/admin/locations/x", json={**loc, "provider_id": "nobody"}).status_code == 404
+    r = seller.admin("POST", "/admin/stock/PAN/annex", json={"delta": 4, "reason": "received"})
+    assert r.status_code == 200 and r.json()["on_hand"] == 4
+    assert (
+        seller.admin(
+            "PUT", "/admin/providers/outlet", json={"name": "Outlet", "delivery_charge": 0}
+        ).status_code
+        == 200
+    )
+    assert "outlet" in [p["id"] for p in seller.admin("GET", "/admin/catalog").json()["providers"]]
     assert seller.admin("DELETE", "/admin/items/PAN").status_code == 200
     assert "PAN" not in [i["id"] for i in seller.admin("GET", "/admin/catalog").json()["items"]]
 

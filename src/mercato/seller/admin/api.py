@@ -29,7 +29,7 @@ from mercato.seller.store import orders as store_orders
 from mercato.seller.store import stock as store_stock
 
 from .export import orders_csv, orders_frame
-from .schemas import CancelIn, CategoryIn, ItemIn, OrderOut, RefundIn, StockChange
+from .schemas import CancelIn, CategoryIn, ItemIn, LocationIn, OrderOut, ProviderIn, RefundIn, StockChange
 
 
 class AdminHost(Protocol):
@@ -156,6 +156,20 @@ def admin_router(host: AdminHost) -> APIRouter:
     def delete_item(item_id: str) -> dict[str, str]:
         run(store_catalog.deactivate_item, host.store, item_id, now())
         return {"id": item_id, "status": "inactive"}
+
+    @r.put("/providers/{provider_id}", summary="Create or replace a provider (shop) and its delivery charge")
+    def put_provider(provider_id: str, body: ProviderIn) -> dict[str, str]:
+        def save() -> None:
+            provider, policy = body.to_provider(provider_id)
+            store_catalog.put_provider(host.store, provider, now(), policy)
+
+        run(save)
+        return {"id": provider_id}
+
+    @r.put("/locations/{location_id}", summary="Create or replace a store or warehouse")
+    def put_location(location_id: str, body: LocationIn) -> dict[str, str]:
+        run(lambda: store_catalog.put_location(host.store, body.to_location(location_id), now()))
+        return {"id": location_id}
 
     @r.put("/categories/{category_id}", summary="Create or replace a category")
     def put_category(category_id: str, body: CategoryIn) -> dict[str, str]:

@@ -6,7 +6,20 @@ from datetime import timedelta
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from mercato.seller.domain import Category, Descriptor, FulfillmentType, Item, Money, Option, PriceBreak
+from mercato.seller.domain import (
+    Address,
+    Category,
+    DeliveryPolicy,
+    Descriptor,
+    FulfillmentType,
+    GeoPoint,
+    Item,
+    Location,
+    Money,
+    Option,
+    PriceBreak,
+    Provider,
+)
 
 
 class Strict(BaseModel):
@@ -95,3 +108,43 @@ class OrderOut(BaseModel):
     created_at: str
     lines: list[dict[str, int | str]]
     allowed_actions: list[str]
+
+
+class ProviderIn(Strict):
+    name: str = Field(min_length=1)
+    currency: str = "INR"
+    delivery_charge: int | None = Field(default=None, ge=0, description="minor units; none: free delivery")
+    free_delivery_from: int | None = Field(default=None, ge=0, description="items subtotal, minor units")
+    delivery_tax_rate_bp: int = Field(default=0, ge=0, le=10_000)
+
+    def to_provider(self, provider_id: str) -> tuple[Provider, DeliveryPolicy | None]:
+        cur = self.currency
+        policy = None
+        if self.delivery_charge is not None:
+            free = Money(self.free_delivery_from, cur) if self.free_delivery_from else None
+            policy = DeliveryPolicy(Money(self.delivery_charge, cur), free, self.delivery_tax_rate_bp)
+        return Provider(provider_id, Descriptor(self.name), cur), policy
+
+
+class LocationIn(Strict):
+    provider_id: str
+    street: str = Field(min_length=1)
+    city: str = Field(description="Beckn city code, e.g. std:080")
+    area_code: str
+    state: str = ""
+    gps: str = Field(description="lat,lon")
+    cities: list[str] = Field(default=[], description="city codes served (default: its own city)")
+    radius_m: int | None = Field(default=None, gt=0, description="serves every destination this close")
+    pickup: bool = True
+
+    def to_location(self, location_id: str) -> Location:
+        address = Address(self.street, self.city, self.area_code, self.state)
+        return Location(
+            location_id,
+            self.provider_id,
+            address,
+            GeoPoint.parse(self.gps),
+            frozenset(self.cities),
+            self.radius_m,
+            self.pickup,
+        )
