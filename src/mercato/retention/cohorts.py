@@ -74,7 +74,11 @@ def cohort_table(
     # Rows before acquisition (refund-only days) and of never-acquired customers go to cell -1.
     base = int(key.min()) if n else 0
     width = (int(key.max()) if n else 0) - base + 1
-    cell = (key - period_of - base).astype(np.int64) * width + period_of
+    cell = key.astype(np.int64)  # (cohort - base) * width + period, computed in place
+    cell -= period_of
+    cell -= base
+    cell *= width
+    cell += period_of
     cell[period_of < 0] = -1
     del period_of
     cells = (
