@@ -7,6 +7,8 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+import orjson
+
 from tests.protocol.test_schemas import schema_errors
 from tests.seller.node.harness import BILLING, Bap, Proc, Seller, basket, checkout
 
@@ -151,3 +153,22 @@ def test_search_filters_pages_and_incremental(net: Net) -> None:
     assert search({"tags": [inc]}) == []
     inc["list"][0]["value"] = "2000-01-01T00:00:00Z"
     assert search({"tags": [inc]}) == ["FINAL", "FLASK", "RARE", "TEA"]
+
+
+def test_racing_duplicate_confirms_make_one_order(net: Net) -> None:
+    _, seller, bap = net
+    txn = str(uuid.uuid4())
+    bap.send(seller, "select", basket("TEA", 2), txn)
+    bap.send(seller, "init", basket("TEA", 2, billing=BILLING), txn)
+    ids = []
+    for _ in range(3):  # sent back to back, answered concurrently by the node's worker threads
+        ctx = bap.context("confirm", seller, txn)
+        r = bap.post(seller, "confirm", {"context": ctx, "message": basket("TEA", 2, billing=BILLING)})
+        assert r.status_code == 200
+        ids.append(ctx["message_id"])
+    answers = [valid(bap.wait("on_confirm", mid)) for mid in ids]
+    assert (
+        len({orjson.dumps(a["message"], option=orjson.OPT_SORT_KEYS) for a in answers}) == 1
+        and "error" not in answers[0]
+    )
+    assert seller.admin("GET", "/admin/orders.csv").text.count(txn) == 1
