@@ -23,9 +23,9 @@ def test_every_admin_route_needs_the_token(net: Net) -> None:
     for path, method in routes:
         url = seller.url + path.replace("{item_id}", "FLASK").replace("{location_id}", "shop-main").replace(
             "{order_id}", "x"
-        ).replace("{category_id}", "c").replace("{provider_id}", "p").replace("{location_id}", "l").replace(
-            "{action}", "accept"
-        )
+        ).replace("{category_id}", "c").replace("{provider_id}", "p").replace("{return_id}", "r").replace(
+            "{step}", "approve"
+        ).replace("{location_id}", "l").replace("{action}", "accept")
         assert httpx.request(method, url).status_code == 401, (method, path)
         wrong = httpx.request(method, url, headers={"Authorization": "Bearer not-the-token-at-all"})
         assert wrong.status_code == 401, (method, path)

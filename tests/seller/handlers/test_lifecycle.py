@@ -92,6 +92,16 @@ def test_merchant_moves_send_on_status_and_buyer_rates_and_returns(net: Net) -> 
            "update_target": "order.items"}  # fmt: skip
     on_update = valid(bap.send(seller, "update", ret, txn))
     assert order_of(on_update)["id"] == order_id
+    returns = seller.admin("GET", f"/admin/orders/{order_id}/returns").json()
+    assert [(r["item_id"], r["quantity"], r["state"]) for r in returns] == [("TEA", 1, "Requested")]
+    assert (
+        seller.admin("POST", f"/admin/returns/{returns[0]['id']}/refund").status_code == 409
+    )  # not received
+    for step in ("approve", "receive", "refund"):
+        r = seller.admin("POST", f"/admin/returns/{returns[0]['id']}/{step}")
+        assert r.status_code == 200, r.text
+    assert r.json()["state"] == "Refunded" and r.json()["refund"] == 20_000 and r.json()["restocked"]
+    valid(bap.wait("on_update", transaction_id=txn, skip=3))  # each step told the buyer app
     support = valid(bap.send(seller, "support", {"support": {"ref_id": order_id}}, txn))
     assert support["message"]["support"] == {"ref_id": order_id, "email": "help@example.org"}
     # a delivered order cannot be cancelled: 50001

@@ -16,6 +16,7 @@ from typing import Any, Protocol
 from fastapi import APIRouter, Depends, HTTPException, Response
 from fastapi.responses import HTMLResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy import select
 
 from mercato.seller.config import SellerConfig
 from mercato.seller.domain import TRANSITIONS, Action, DomainError, FulfillmentType, IllegalTransition, Order
@@ -27,6 +28,7 @@ from mercato.seller.store import aftersales as store_aftersales
 from mercato.seller.store import catalog as store_catalog
 from mercato.seller.store import orders as store_orders
 from mercato.seller.store import stock as store_stock
+from mercato.seller.store.tables import ReturnRow
 
 from .export import orders_csv, orders_frame
 from .schemas import CancelIn, CategoryIn, ItemIn, LocationIn, OrderOut, ProviderIn, RefundIn, StockChange
@@ -43,6 +45,7 @@ class AdminHost(Protocol):
 
 
 ACTION_ALIASES = {"ship": Action.PICK_UP}
+RETURN_STEPS = ("approve", "reject", "pick", "receive", "refund")
 ORDER_ACTIONS = (
     "accept",
     "pack",
@@ -273,6 +276,43 @@ def admin_router(host: AdminHost) -> APIRouter:
         order = run(store_aftersales.refund, host.store, order_id, body.amount, body.reason, now(), notify)
         host.wake()
         return order_out(order)
+
+    @r.get("/orders/{order_id}/returns", summary="Returns requested for an order")
+    def list_returns(order_id: str) -> list[dict[str, Any]]:
+        run(store_orders.get, host.store, order_id)
+        with host.store.read() as s:
+            rows = s.scalars(
+                select(ReturnRow).where(ReturnRow.order_id == order_id).order_by(ReturnRow.requested_at)
+            )
+            return [
+                {
+                    "id": r.id,
+                    "item_id": r.item_id,
+                    "quantity": r.quantity,
+                    "reason": r.reason,
+                    "state": r.state,
+                    "refund": r.refund,
+                    "restocked": r.restocked,
+                }
+                for r in rows
+            ]
+
+    @r.post("/returns/{return_id}/{step}", summary="Move a return: approve, reject, pick, receive, refund")
+    def move_return(return_id: str, step: str, restock: bool = True) -> dict[str, Any]:
+        if step not in RETURN_STEPS:
+            raise HTTPException(404, f"unknown return step {step!r}; use one of {', '.join(RETURN_STEPS)}")
+        ret = run(store_aftersales.get_return, host.store, return_id)
+        notify = notifier(host.env, ret.order_id, "on_update")
+        moved = run(
+            store_aftersales.move_return, host.store, return_id, step, now(), restock=restock, notify=notify
+        )
+        host.wake()
+        return {
+            "id": moved.id,
+            "state": moved.state.value,
+            "refund": moved.refund.amount,
+            "restocked": moved.restocked,
+        }
 
     @r.post("/orders/{order_id}/{action}", summary="Move the order: accept, pack, ship, deliver, ...")
     def act(order_id: str, action: str) -> OrderOut:
