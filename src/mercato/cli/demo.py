@@ -63,8 +63,7 @@ def demo(
             print(json.dumps({"ok": False, "error": str(exc)}))
         raise typer.Exit(1) from None
     finally:
-        if started:
-            net.stop()
+        net.stop()  # whatever this run started, also when starting failed half-way
     out = report.to_json()
     out["network_start_s"] = round(up_s, 3) if started else None
     out["data_dir"] = str(plan.data_dir)

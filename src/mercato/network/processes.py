@@ -48,6 +48,7 @@ class Child:
             stdin=subprocess.DEVNULL,
             env=env,
             start_new_session=True,  # Ctrl-C reaches the supervisor, which stops children in order
+            preexec_fn=_die_with_parent,  # noqa: PLW1509 - only calls prctl, no locks or threads
         )
 
     def alive(self) -> bool:
@@ -72,6 +73,15 @@ class Child:
         if self._log is not None:
             self._log.close()
             self._log = None
+
+
+def _die_with_parent() -> None:
+    """Linux: the child gets SIGTERM when the supervisor dies, even by SIGKILL (no orphans)."""
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        pr_set_pdeathsig = 1
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(pr_set_pdeathsig, signal.SIGTERM)
 
 
 def mercato_argv(*args: str) -> list[str]:
