@@ -151,6 +151,28 @@ def test_up_starts_stops_and_reuses_its_data(tmp_path: Path) -> None:
             timeout=15,
         )
         assert hits.status_code == 200 and b"Peenya Steelworks" in hits.content
+        # a catalog change through the admin API reaches the gateway's index by itself
+        item = {"provider_id": "peenya-steelworks", "name": "Copper Water Bottle 1 L", "price": 64900}
+        put = httpx.put(
+            f"http://127.0.0.1:{base + 14}/admin/items/copper-bottle-1l",
+            json=item,
+            headers={"Authorization": f"Bearer {admin_token(data)}"},
+            timeout=10,
+        )
+        assert put.status_code == 200, put.text
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            found = httpx.post(
+                f"http://127.0.0.1:{base}/api/search",
+                json={"text": "copper", "mode": "index", "deadline": 1},
+                headers={"Authorization": f"Bearer {token}"},
+                timeout=15,
+            )
+            if b"copper-bottle-1l" in found.content:
+                break
+            time.sleep(0.5)
+        else:
+            raise AssertionError("the new item never reached the gateway's index")
     finally:
         stop(first)
     catalog_files = {p: p.read_bytes() for p in data.glob("sellers/*/catalog.json")}

@@ -9,21 +9,26 @@ import time
 import httpx
 
 from mercato.protocol.catalog_publish import PublishError, build_publication, sign_publication
+from mercato.protocol.keys import KeyPair
 from mercato.protocol.messages import format_timestamp
 from mercato.seller.config import SellerConfig
 from mercato.seller.handlers import Env, Identity
 from mercato.seller.handlers.discovery import SearchQuery, run_search
-from mercato.seller.store import open_store
+from mercato.seller.store import Store, open_store
 
 __all__ = ["PublishError", "publish", "snapshot"]
 
 
-def snapshot(config: SellerConfig) -> bytes:
-    """The node's whole catalog as one publication's exact bytes."""
-    store = open_store(config.database_url)
+def snapshot(config: SellerConfig, store: Store | None = None) -> bytes:
+    """The node's whole catalog as one publication's exact bytes (from ``store``, or the config's)."""
+    own = store is None
+    st = store or open_store(config.database_url)
     me = Identity(config.subscriber_id, config.public_url, config.domain, config.country, "*")
-    catalog = run_search(Env(store, me), SearchQuery(page_size=1_000_000))["catalog"]
-    store.engine.dispose()
+    try:
+        catalog = run_search(Env(st, me), SearchQuery(page_size=1_000_000))["catalog"]
+    finally:
+        if own:
+            st.engine.dispose()
     return build_publication(
         bpp_id=config.subscriber_id,
         bpp_uri=config.public_url,
@@ -35,10 +40,12 @@ def snapshot(config: SellerConfig) -> bytes:
     )
 
 
-def publish(config: SellerConfig, timeout_s: float = 30.0) -> list[tuple[str, int, str]]:
+def publish(
+    config: SellerConfig, timeout_s: float = 30.0, *, store: Store | None = None, keys: KeyPair | None = None
+) -> list[tuple[str, int, str]]:
     """Send the snapshot to every configured gateway; (url, HTTP status, answer text) for each."""
-    body = snapshot(config)
-    keys = config.load_keys()
+    body = snapshot(config, store)
+    keys = keys or config.load_keys()
     headers = sign_publication(body, keys.signing, config.subscriber_id, config.unique_key_id)
     out = []
     with httpx.Client(timeout=timeout_s) as http:

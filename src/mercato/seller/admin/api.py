@@ -43,6 +43,8 @@ class AdminHost(Protocol):
 
     def wake(self) -> None: ...
 
+    def catalog_changed(self) -> None: ...
+
 
 ACTION_ALIASES = {"ship": Action.PICK_UP}
 RETURN_STEPS = ("approve", "reject", "pick", "receive", "refund")
@@ -143,6 +145,7 @@ def admin_router(host: AdminHost) -> APIRouter:
     @r.put("/items/{item_id}", summary="Create or replace an item")
     def put_item(item_id: str, body: ItemIn) -> dict[str, str]:
         run(lambda: store_catalog.put_item(host.store, body.to_item(item_id), now()))
+        host.catalog_changed()
         return {"id": item_id}
 
     @r.get("/items/{item_id}", summary="One item")
@@ -158,6 +161,7 @@ def admin_router(host: AdminHost) -> APIRouter:
     @r.delete("/items/{item_id}", summary="Deactivate an item (orders keep referring to it)")
     def delete_item(item_id: str) -> dict[str, str]:
         run(store_catalog.deactivate_item, host.store, item_id, now())
+        host.catalog_changed()
         return {"id": item_id, "status": "inactive"}
 
     @r.put("/providers/{provider_id}", summary="Create or replace a provider (shop) and its delivery charge")
@@ -167,16 +171,19 @@ def admin_router(host: AdminHost) -> APIRouter:
             store_catalog.put_provider(host.store, provider, now(), policy)
 
         run(save)
+        host.catalog_changed()
         return {"id": provider_id}
 
     @r.put("/locations/{location_id}", summary="Create or replace a store or warehouse")
     def put_location(location_id: str, body: LocationIn) -> dict[str, str]:
         run(lambda: store_catalog.put_location(host.store, body.to_location(location_id), now()))
+        host.catalog_changed()
         return {"id": location_id}
 
     @r.put("/categories/{category_id}", summary="Create or replace a category")
     def put_category(category_id: str, body: CategoryIn) -> dict[str, str]:
         run(lambda: store_catalog.put_category(host.store, body.to_category(category_id)))
+        host.catalog_changed()
         return {"id": category_id}
 
     # -- stock -----------------------------------------------------------------------------------

@@ -30,16 +30,18 @@ from mercato.seller.config import SellerConfig
 from mercato.seller.domain import Address, DeliveryPolicy, Descriptor, GeoPoint, Location, Money, Provider
 from mercato.seller.domain.support import SupportContact
 from mercato.seller.handlers import Env, Identity, SellerHandlers
+from mercato.seller.publish import publish
 from mercato.seller.store import Store, open_store
 from mercato.seller.store import catalog as store_catalog
 from mercato.seller.store import orders as store_orders
 from mercato.transport import outbox
-from mercato.transport.client import BecknClient
 from mercato.transport.lookup import LookupCache, RegistryKeySource, RegistryUnavailable, SubscriberKey
 from mercato.transport.server import BecknReceiver
 
+from .autopublish import AutoPublisher
 from .delivery import Delivery, LockedOutboxWorker
 from .onboarding import registry_keys, subscribe_until_done
+from .sender import CallbackSender
 
 log = logging.getLogger("mercato.seller.node")
 
@@ -80,6 +82,11 @@ class SellerNode:
             actions=SELLER_ACTIONS,
             subscriber_id=config.subscriber_id,
         )
+        self.autopublish = (
+            AutoPublisher(lambda: publish(config, store=self.store, keys=self.keys))
+            if config.gateway_urls
+            else None
+        )
         self.registry_info: dict[str, Any] | None = None
         self.subscribed = False
         self.delivered = 0
@@ -99,6 +106,11 @@ class SellerNode:
         self.asgi = self.receiver.in_front_of(self.api)
 
     # -- outbox ----------------------------------------------------------------------------------
+
+    def catalog_changed(self) -> None:
+        """The catalog changed (admin API, start): publish it to the gateways soon (any thread)."""
+        if self.autopublish is not None:
+            self.autopublish.changed()
 
     def wake(self) -> None:
         """Tell the outbox delivery that a callback was committed (safe from any thread)."""
@@ -159,13 +171,15 @@ class SellerNode:
             done = asyncio.Event()
             await subscribe_until_done(self.config, self.keys, done)
             self.subscribed = done.is_set()
+        if self.subscribed or not self.config.onboard:
+            self.catalog_changed()  # a fresh start publishes what the gateways may have missed
 
     @contextlib.asynccontextmanager
     async def _lifespan(self, app: FastAPI) -> AsyncIterator[None]:
         self._loop = asyncio.get_running_loop()
         self._stop = asyncio.Event()
         await asyncio.to_thread(self.ensure_store)
-        client = BecknClient(
+        client = CallbackSender(
             self.config.subscriber_id, self.config.unique_key_id, self.keys.signing, timeout_s=10
         )
 
@@ -178,6 +192,8 @@ class SellerNode:
         self._delivery = Delivery(LockedOutboxWorker(self.store, send))
         tasks = [asyncio.create_task(self._delivery.run(self._stop))]
         tasks.append(asyncio.create_task(self._connect()))
+        if self.autopublish is not None:
+            tasks.append(asyncio.create_task(self.autopublish.run(self._stop)))
         try:
             yield
         finally:
