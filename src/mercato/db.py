@@ -101,3 +101,21 @@ def run_migrations(engine: Engine, script_location: str) -> None:
 
 def default_data_dir() -> Path:
     return Path(os.environ.get("MERCATO_DATA_DIR", ".mercato")).expanduser()
+
+
+def run_alembic_env(metadata: Any, *, version_table: str, script_location: str) -> None:
+    """The body of every role's ``migrations/env.py``: run on the connection ``run_migrations`` passes.
+
+    ``metadata`` is the role's SQLAlchemy MetaData (or a list of them); each role keeps its own
+    version table, so several roles may share one database or schema.
+    """
+    from alembic import context
+
+    connection = context.config.attributes.get("connection")
+    if connection is None or context.is_offline_mode():
+        raise RuntimeError(
+            f"run these migrations with mercato.db.run_migrations(engine, {script_location!r})"
+        )
+    context.configure(connection=connection, target_metadata=metadata, version_table=version_table)
+    with context.begin_transaction():
+        context.run_migrations()
