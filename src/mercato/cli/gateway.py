@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import uuid
-from pathlib import Path
 from typing import Any
 
 import typer
@@ -14,28 +12,9 @@ app = typer.Typer(help="The gateway role.", no_args_is_help=True)
 
 def load_keys(key_file: str) -> tuple[object, str]:
     """The key pair and unique key id of a key file; creates the file (mode 0600) if missing."""
-    import os
+    from mercato.keyfile import load_or_create
 
-    import orjson
-
-    from mercato.protocol.keys import KeyPair
-
-    p = Path(key_file).expanduser()
-    if p.exists():
-        data = orjson.loads(p.read_bytes())
-        keys = KeyPair.from_dict({k: v for k, v in data.items() if isinstance(v, str)})
-        ukid = data.get("unique_key_id")
-        if not isinstance(ukid, str) or not ukid:
-            import hashlib
-
-            ukid = "k-" + hashlib.sha256(keys.signing_public_key.encode("ascii")).hexdigest()[:16]
-        return keys, ukid
-    keys = KeyPair.generate()
-    ukid = str(uuid.uuid4())
-    p.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(p, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "wb") as f:
-        f.write(orjson.dumps({**keys.to_dict(), "unique_key_id": ukid}, option=orjson.OPT_INDENT_2))
+    keys, ukid, _created = load_or_create(key_file)
     return keys, ukid
 
 

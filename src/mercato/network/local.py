@@ -27,6 +27,7 @@ from typing import Any
 
 import httpx
 
+from mercato.keyfile import write_secret
 from mercato.network import seeds
 from mercato.network.processes import Child, StartError, mercato_argv, port_open, stop_all, wait_until
 
@@ -353,8 +354,7 @@ class LocalNetwork:
             )
 
         token = p.buyer_token() if p.buyer_token_file.exists() else secrets.token_urlsafe(24)
-        p.buyer_token_file.write_text(token + "\n")
-        p.buyer_token_file.chmod(0o600)
+        write_secret(p.buyer_token_file, (token + "\n").encode(), replace=True)
         buyer = self._child(
             "buyer",
             p.buyer_port,

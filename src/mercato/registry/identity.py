@@ -7,16 +7,12 @@ from the signing public key, so it stays the same across restarts.
 
 from __future__ import annotations
 
-import hashlib
-import os
-import uuid
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import orjson
-
-from mercato.protocol.keys import KeyFormatError, KeyPair
+from mercato import keyfile
+from mercato.protocol.keys import KeyPair
 
 DEFAULT_REGISTRY_ID = "mercato-registry"
 
@@ -44,29 +40,7 @@ class RegistryIdentity:
         }
 
 
-def _derived_key_id(keys: KeyPair) -> str:
-    return "k-" + hashlib.sha256(keys.signing_public_key.encode("ascii")).hexdigest()[:16]
-
-
 def load_or_create(path: str | Path, registry_id: str = DEFAULT_REGISTRY_ID) -> tuple[RegistryIdentity, bool]:
     """Read the key file, or create it (mode 0600) with fresh keys. Returns (identity, created)."""
-    p = Path(path).expanduser()
-    if p.exists():
-        try:
-            data = orjson.loads(p.read_bytes())
-        except orjson.JSONDecodeError as exc:
-            raise KeyFormatError(f"{p}: not a JSON key file ({exc})") from None
-        if not isinstance(data, dict):
-            raise KeyFormatError(f"{p}: a key file is a JSON object")
-        keys = KeyPair.from_dict({k: v for k, v in data.items() if isinstance(v, str)})
-        ukid = data.get("unique_key_id")
-        if not isinstance(ukid, str) or not ukid:
-            ukid = _derived_key_id(keys)
-        return RegistryIdentity(registry_id, ukid, keys), False
-    keys = KeyPair.generate()
-    content = {**keys.to_dict(), "unique_key_id": str(uuid.uuid4())}
-    p.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(p, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "wb") as f:
-        f.write(orjson.dumps(content, option=orjson.OPT_INDENT_2))
-    return RegistryIdentity(registry_id, content["unique_key_id"], keys), True
+    keys, ukid, created = keyfile.load_or_create(path)
+    return RegistryIdentity(registry_id, ukid, keys), created
