@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Self
 
 from mercato.retention.models import betageo
 from mercato.retention.models.base import CustomerModel
@@ -10,14 +11,18 @@ from mercato.retention.models.fitting import Array, FitResult
 
 
 class BGNBD(CustomerModel):
-    """Beta-geometric/NBD: drop-out only after a repeat purchase."""
+    """Beta-geometric/NBD: drop-out only after a repeat purchase.
+
+    ``_k`` is where drop-out may first happen: 0 here, after the first repeat purchase; MBG/NBD,
+    which shares every formula through :mod:`betageo`, sets it to 1.
+    """
 
     name = "bgnbd"
     param_names = betageo.NAMES
     _k = 0
 
     @classmethod
-    def fit(cls, x: Array, t_x: Array, T: Array) -> BGNBD:
+    def fit(cls, x: Array, t_x: Array, T: Array) -> Self:
         result = betageo.fit(x, t_x, T, k=cls._k, model=cls.name)
         return cls(result.params, result)
 
