@@ -12,23 +12,21 @@ Times are stored in UTC; :class:`UTCDateTime` hands back timezone-aware datetime
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from enum import StrEnum
-from typing import Any
 
 from sqlalchemy import (
-    DateTime,
-    Dialect,
     ForeignKey,
     Index,
     Integer,
     MetaData,
     String,
     Text,
-    TypeDecorator,
     UniqueConstraint,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from mercato.db import UTCDateTime
 
 
 class Status(StrEnum):
@@ -41,28 +39,6 @@ class Status(StrEnum):
     UNSUBSCRIBED = "UNSUBSCRIBED"
     REVOKED = "REVOKED"
     EXPIRED = "EXPIRED"  # reported by lookup for keys past valid_until, never stored
-
-
-class UTCDateTime(TypeDecorator[datetime]):
-    """A timezone-aware UTC datetime on every backend (SQLite stores it naive, in UTC)."""
-
-    impl = DateTime(timezone=True)
-    cache_ok = True
-
-    def process_bind_param(self, value: Any, dialect: Dialect) -> datetime | None:
-        if value is None:
-            return None
-        if not isinstance(value, datetime) or value.tzinfo is None:
-            raise ValueError("UTCDateTime needs a timezone-aware datetime")
-        t: datetime = value.astimezone(UTC)
-        return t.replace(tzinfo=None) if dialect.name == "sqlite" else t
-
-    def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
-        if value is None:
-            return None
-        assert isinstance(value, datetime)
-        t: datetime = value
-        return t.replace(tzinfo=UTC) if t.tzinfo is None else t.astimezone(UTC)
 
 
 metadata = MetaData(
