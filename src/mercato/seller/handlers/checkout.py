@@ -60,9 +60,8 @@ def _stale(
 def init(env: Env, req: InitRequest) -> Callback | None:
     ctx = req.context
     d = draft(req.message.order if req.message else None, ctx)
-    fresh, cat = store_checkout.quote_with_catalog(env.store, d.basket)
     txn = str(ctx.transaction_id)
-    stored = store_checkout.stored_quote(env.store, ctx.bap_id, txn)
+    fresh, cat, stored = store_checkout.quote_for_init(env.store, d.basket, ctx.bap_id, txn)
     try:
         if stored is not None and stored[0].provider_id == fresh.provider_id:
             require_unchanged(stored[0], fresh)
@@ -81,12 +80,11 @@ def init(env: Env, req: InitRequest) -> Callback | None:
 def confirm(env: Env, req: BecknConfirm) -> Callback | None:
     ctx = req.context
     txn = str(ctx.transaction_id)
-    again = store_checkout.stored_answer(env.store, ctx.bap_id, txn)
+    again, stored = store_checkout.before_confirm(env.store, ctx.bap_id, txn)
     if again is not None:
         return rewrap(again.response, ctx, env.me)
     d = draft(req.message.order if req.message else None, ctx)
     details = dict(d.details)
-    stored = store_checkout.stored_quote(env.store, ctx.bap_id, txn)
     if stored is not None:
         for k, v in stored[1].items():
             if k not in details or (k in ("payment_type", "collected_by") and not _explicit_payment(req)):

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -42,10 +43,10 @@ from mercato.seller.domain.quotes import build_quote
 
 from . import orders
 from .callbacks import Callback, send_later
-from .catalog import delivery_policy, load_for
+from .catalog import load_for_quote
 from .codec import quote_json, quote_of
 from .stock import lock_items, write_back
-from .tables import IdempotencyRow, QuoteRow
+from .tables import IdempotencyRow, QuoteRow, table_of
 from .txn import Store, check_now
 
 
@@ -86,12 +87,49 @@ def _fresh(s: Session, basket: Basket, *, lock: bool) -> tuple[Quote, Catalog, S
     if not basket.lines:
         raise InvalidInput("a quote needs at least one item")
     ids = [ln.item_id for ln in basket.lines]
-    catalog = load_for(s, basket.provider_id, ids)
+    catalog, policy = load_for_quote(s, basket.provider_id, ids)
     book = lock_items(s, ids, lock=lock)
     q = build_quote(catalog, book, basket.provider_id, list(basket.lines), basket.fulfillment,
-                    delivery_policy(s, basket.provider_id), list(basket.offers), basket.city,
-                    basket.point)  # fmt: skip
+                    policy, list(basket.offers), basket.city, basket.point)  # fmt: skip
     return q, catalog, book
+
+
+_QUOTES = table_of(QuoteRow)
+_KEYS = table_of(IdempotencyRow)
+# Built once: executing a ready statement skips building it and its cache key each time.
+_GET_QUOTE = select(_QUOTES.c.provider_id, _QUOTES.c.quote, _QUOTES.c.details).where(
+    _QUOTES.c.bap_id == bindparam("k_bap"), _QUOTES.c.transaction_id == bindparam("k_txn")
+)
+_SET_QUOTE = update(_QUOTES).where(
+    _QUOTES.c.bap_id == bindparam("k_bap"), _QUOTES.c.transaction_id == bindparam("k_txn")
+)
+_NEW_QUOTE = insert(_QUOTES)
+_GET_ANSWER = select(_KEYS.c.order_id, _KEYS.c.response).where(
+    _KEYS.c.bap_id == bindparam("k_bap"), _KEYS.c.transaction_id == bindparam("k_txn")
+)
+_NEW_KEY = insert(_KEYS)
+_SET_ANSWER = (
+    update(_KEYS)
+    .where(_KEYS.c.bap_id == bindparam("k_bap"), _KEYS.c.transaction_id == bindparam("k_txn"))
+    .values(order_id=bindparam("v_order"), response=bindparam("v_response"))
+)
+StoredQuote = tuple[Quote, dict[str, Any]]
+
+
+def _stored_quote_row(s: Session, bap_id: str, transaction_id: str) -> Any:
+    return s.connection().execute(_GET_QUOTE, {"k_bap": bap_id, "k_txn": transaction_id}).first()
+
+
+def _stored(s: Session, bap_id: str, transaction_id: str) -> StoredQuote | None:
+    row = _stored_quote_row(s, bap_id, transaction_id)
+    return None if row is None else (quote_of(row.quote), dict(row.details))
+
+
+def _answer(s: Session, bap_id: str, transaction_id: str) -> Confirmed | None:
+    row = s.connection().execute(_GET_ANSWER, {"k_bap": bap_id, "k_txn": transaction_id}).first()
+    if row is None or row.order_id is None or row.response is None:
+        return None
+    return Confirmed(row.order_id, row.response, True)
 
 
 def quote(store: Store, basket: Basket) -> Quote:
@@ -107,39 +145,58 @@ def quote_with_catalog(store: Store, basket: Basket) -> tuple[Quote, Catalog]:
         return q, catalog
 
 
+def quote_for_init(
+    store: Store, basket: Basket, bap_id: str, transaction_id: str
+) -> tuple[Quote, Catalog, StoredQuote | None]:
+    """:func:`quote_with_catalog` and :func:`stored_quote`, read in one transaction."""
+    with store.read() as s:
+        q, catalog, _ = _fresh(s, basket, lock=False)
+        return q, catalog, _stored(s, bap_id, transaction_id)
+
+
 def save_quote(store: Store, bap_id: str, transaction_id: str, q: Quote, stage: str, now: datetime,
                details: Mapping[str, Any] | None = None,
                callback: Callback | None = None) -> None:  # fmt: skip
     """Remember the quote sent at ``select`` or ``init`` (and the init details) for confirm; ``callback``
-    (the on_select / on_init answer) is put in the outbox in the same transaction."""
+    (the on_select / on_init answer) is put in the outbox in the same transaction.
+
+    ``details=None`` keeps the details stored before (none: empty)."""
     check_now(now)
     if stage not in ("select", "init"):
         raise InvalidInput(f"quote stage must be select or init, got {stage!r}")
     with store.write() as s:
-        row = s.get(QuoteRow, (bap_id, transaction_id)) or QuoteRow(
-            bap_id=bap_id, transaction_id=transaction_id
-        )
-        row.provider_id, row.stage, row.quote = q.provider_id, stage, quote_json(q)
-        row.details = dict(details or {}) if details is not None or row.details is None else row.details
-        row.updated_at = now
-        s.add(row)
+        conn = s.connection()
+        values: dict[str, Any] = {"provider_id": q.provider_id, "stage": stage, "quote": quote_json(q),
+                                  "updated_at": now}  # fmt: skip
+        if details is not None:
+            values["details"] = dict(details)
+        done = conn.execute(_SET_QUOTE, {"k_bap": bap_id, "k_txn": transaction_id, **values})
+        if done.rowcount == 0:
+            # a concurrent save of the same new key fails here (primary key) and is answered as an error
+            values.setdefault("details", {})
+            conn.execute(_NEW_QUOTE, {"bap_id": bap_id, "transaction_id": transaction_id, **values})
         if callback is not None:
             send_later(s, callback)
 
 
-def stored_quote(store: Store, bap_id: str, transaction_id: str) -> tuple[Quote, dict[str, Any]] | None:
+def stored_quote(store: Store, bap_id: str, transaction_id: str) -> StoredQuote | None:
     with store.read() as s:
-        row = s.get(QuoteRow, (bap_id, transaction_id))
-        return None if row is None else (quote_of(row.quote), dict(row.details))
+        return _stored(s, bap_id, transaction_id)
 
 
 def stored_answer(store: Store, bap_id: str, transaction_id: str) -> Confirmed | None:
     """The answer of an earlier successful confirm of this transaction, if there was one."""
     with store.read() as s:
-        row = s.get(IdempotencyRow, (bap_id, transaction_id))
-        if row is None or row.order_id is None or row.response is None:
-            return None
-        return Confirmed(row.order_id, row.response, True)
+        return _answer(s, bap_id, transaction_id)
+
+
+def before_confirm(
+    store: Store, bap_id: str, transaction_id: str
+) -> tuple[Confirmed | None, StoredQuote | None]:
+    """:func:`stored_answer` and :func:`stored_quote`, read in one transaction."""
+    with store.read() as s:
+        answer = _answer(s, bap_id, transaction_id)
+        return answer, (None if answer is not None else _stored(s, bap_id, transaction_id))
 
 
 def confirm(store: Store, req: ConfirmRequest, *, order_id: str, now: datetime,
@@ -154,15 +211,16 @@ def confirm(store: Store, req: ConfirmRequest, *, order_id: str, now: datetime,
         raise InvalidInput("bap_id and transaction_id are required")
     try:
         with store.write() as s:
-            key = IdempotencyRow(bap_id=req.bap_id, transaction_id=req.transaction_id, created_at=now)
-            s.add(key)
-            # A key confirmed before makes this flush fail (IntegrityError: answer with the stored
+            conn = s.connection()
+            # A key confirmed before makes this insert fail (IntegrityError: answer with the stored
             # response, below); on PostgreSQL a concurrent confirm of the same key waits here until
             # the first one ends.
-            s.flush()
+            conn.execute(
+                _NEW_KEY, {"bap_id": req.bap_id, "transaction_id": req.transaction_id, "created_at": now}
+            )
             earlier, details = req.earlier, dict(req.details)
             if earlier is None:
-                stored = s.get(QuoteRow, (req.bap_id, req.transaction_id))
+                stored = _stored_quote_row(s, req.bap_id, req.transaction_id)
                 if stored is not None and stored.provider_id == req.basket.provider_id:
                     earlier = quote_of(stored.quote)
                     details = details or dict(stored.details)
@@ -175,7 +233,8 @@ def confirm(store: Store, req: ConfirmRequest, *, order_id: str, now: datetime,
             write_back(s, book, event.stock)
             callback = respond(order)
             send_later(s, callback)
-            key.order_id, key.response = order.id, callback.body
+            conn.execute(_SET_ANSWER, {"k_bap": req.bap_id, "k_txn": req.transaction_id, "v_order": order.id,
+                                       "v_response": callback.body})  # fmt: skip
             return Confirmed(order.id, callback.body, False, order)
     except IntegrityError:
         again = stored_answer(store, req.bap_id, req.transaction_id)

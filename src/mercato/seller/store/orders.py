@@ -34,6 +34,7 @@ from .tables import (
     OrderLineRow,
     OrderRow,
     RefundRow,
+    table_of,
 )
 from .txn import Store, check_now
 
@@ -66,8 +67,14 @@ def load(s: Session, row: OrderRow) -> Order:
     return order_of(row, lines, allocs, events)
 
 
-def insert(s: Session, order: Order, ref: OrderRef, details: Mapping[str, Any], now: datetime) -> OrderRow:
-    row = OrderRow(
+_NEW_ORDER = sa_insert(table_of(OrderRow))
+_NEW_LINES = sa_insert(table_of(OrderLineRow))
+_NEW_ALLOCS = sa_insert(table_of(AllocationRow))
+
+
+def insert(s: Session, order: Order, ref: OrderRef, details: Mapping[str, Any], now: datetime) -> None:
+    """A new order with its lines and allocations (plain INSERTs: no unit of work on the checkout path)."""
+    values = dict(
         id=order.id, bap_id=ref.bap_id, bap_uri=ref.bap_uri, transaction_id=ref.transaction_id,
         provider_id=order.provider_id, buyer_id=order.buyer_id, fulfillment_id=order.fulfillment_id,
         fulfillment_type=order.fulfillment_type.value, payment_type=order.payment_type.value,
@@ -76,21 +83,30 @@ def insert(s: Session, order: Order, ref: OrderRef, details: Mapping[str, Any], 
         quote=quote_json(order.quote), original_quote=quote_json(order.original_quote), details=dict(details),
         created_at=order.created_at, updated_at=now, delivered_at=order.delivered_at, version=1,
     )  # fmt: skip
-    s.add(row)
-    s.flush()  # the order row first: lines and allocations refer to it
-    _write_lines(s, order, new=True)
-    return row
+    s.flush()  # anything pending goes first, as the ORM would order it
+    conn = s.connection()
+    conn.execute(_NEW_ORDER, values)  # the order row first: lines refer to it
+    conn.execute(_NEW_LINES, _line_values(order))
+    allocs = _alloc_values(order)
+    if allocs:
+        conn.execute(_NEW_ALLOCS, allocs)
 
 
-def _write_lines(s: Session, order: Order, *, new: bool = False) -> None:
-    if not new:
-        s.execute(delete(AllocationRow).where(AllocationRow.order_id == order.id))
-        s.execute(delete(OrderLineRow).where(OrderLineRow.order_id == order.id))
-    lines = [{"order_id": order.id, "item_id": ln.item_id, "position": pos, "quantity": ln.quantity,
-              "cancelled": ln.cancelled} for pos, ln in enumerate(order.lines)]  # fmt: skip
-    allocs = [{"order_id": order.id, "item_id": ln.item_id, "location_id": a.location_id,
-               "quantity": a.quantity} for ln in order.lines for a in ln.allocations]  # fmt: skip
-    s.execute(sa_insert(OrderLineRow), lines)
+def _line_values(order: Order) -> list[dict[str, Any]]:
+    return [{"order_id": order.id, "item_id": ln.item_id, "position": pos, "quantity": ln.quantity,
+             "cancelled": ln.cancelled} for pos, ln in enumerate(order.lines)]  # fmt: skip
+
+
+def _alloc_values(order: Order) -> list[dict[str, Any]]:
+    return [{"order_id": order.id, "item_id": ln.item_id, "location_id": a.location_id,
+             "quantity": a.quantity} for ln in order.lines for a in ln.allocations]  # fmt: skip
+
+
+def _write_lines(s: Session, order: Order) -> None:
+    s.execute(delete(AllocationRow).where(AllocationRow.order_id == order.id))
+    s.execute(delete(OrderLineRow).where(OrderLineRow.order_id == order.id))
+    s.execute(sa_insert(OrderLineRow), _line_values(order))
+    allocs = _alloc_values(order)
     if allocs:
         s.execute(sa_insert(AllocationRow), allocs)
 

@@ -17,31 +17,45 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 
-from sqlalchemy import select, tuple_
+from sqlalchemy import bindparam, insert, select, tuple_, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from mercato.seller.domain import LedgerEntry, Movement, StockBook, StockLevel, UnknownEntity
 
-from .tables import ItemRow, LedgerRow, LocationRow, StockLevelRow
+from .tables import ItemRow, LedgerRow, LocationRow, StockLevelRow, table_of
 from .txn import Store, check_now
 
 StockKey = tuple[str, str]
+_LEVELS = table_of(StockLevelRow)
+# Built once: executing a ready statement skips building it and its cache key each time.
+_READ = (
+    select(
+        _LEVELS.c.item_id, _LEVELS.c.location_id, _LEVELS.c.on_hand, _LEVELS.c.reserved, _LEVELS.c.backorder
+    )
+    .where(_LEVELS.c.item_id.in_(bindparam("ids", expanding=True)))
+    .order_by(_LEVELS.c.item_id, _LEVELS.c.location_id)
+)
+_LOCK = _READ.with_for_update()
+_SET_LEVEL = (
+    update(_LEVELS)
+    .where(_LEVELS.c.item_id == bindparam("k_item"), _LEVELS.c.location_id == bindparam("k_location"))
+    .values(
+        on_hand=bindparam("v_on_hand"), reserved=bindparam("v_reserved"), backorder=bindparam("v_backorder")
+    )
+)
+_NEW_LEVEL = insert(_LEVELS)
+_LEDGER = insert(table_of(LedgerRow))
 
 
 def lock_items(session: Session, item_ids: Iterable[str], *, lock: bool = True) -> StockBook:
     """Lock every stock row of these items (all locations), ordered by (item_id, location_id).
 
     With ``lock=False`` it only reads them (for a quote that reserves nothing)."""
-    ids = sorted(set(item_ids))
-    q = (
-        select(StockLevelRow)
-        .where(StockLevelRow.item_id.in_(ids))
-        .order_by(StockLevelRow.item_id, StockLevelRow.location_id)
-    )
-    rows = session.scalars(q.with_for_update() if lock else q).all()
-    return _book(rows)
+    session.flush()  # plain SQL below: anything pending goes first
+    rows = session.connection().execute(_LOCK if lock else _READ, {"ids": sorted(set(item_ids))}).all()
+    return StockBook(levels={(r[0], r[1]): StockLevel(r[2], r[3], r[4]) for r in rows})
 
 
 def lock_keys(session: Session, keys: Iterable[StockKey]) -> StockBook:
@@ -75,39 +89,42 @@ def _book(rows: Sequence[StockLevelRow]) -> StockBook:
 
 
 def write_back(session: Session, book: StockBook, entries: Sequence[LedgerEntry]) -> None:
-    """Append ``entries`` to the ledger and store the new levels of the rows they touched."""
+    """Append ``entries`` to the ledger and store the new levels of the rows they touched.
+
+    Plain UPDATE / INSERT statements: the rows were locked (or created) by whoever built ``book``."""
     if not entries:
         return
-    touched = sorted({(e.item_id, e.location_id) for e in entries})
-    rows = {
-        (r.item_id, r.location_id): r
-        for r in session.scalars(
-            select(StockLevelRow).where(tuple_(StockLevelRow.item_id, StockLevelRow.location_id).in_(touched))
-        )
-    }
-    for key in touched:
-        lvl = book.level(*key)
-        row = rows.get(key)
-        if row is None:
-            session.add(StockLevelRow(item_id=key[0], location_id=key[1], on_hand=lvl.on_hand,
-                                      reserved=lvl.reserved, backorder=lvl.backorder))  # fmt: skip
-        else:
-            row.on_hand, row.reserved, row.backorder = lvl.on_hand, lvl.reserved, lvl.backorder
-    session.add_all(
-        LedgerRow(
-            at=e.at,
-            item_id=e.item_id,
-            location_id=e.location_id,
-            movement=e.movement.value,
-            on_hand_delta=e.on_hand_delta,
-            reserved_delta=e.reserved_delta,
-            reason=e.reason,
-            ref=e.ref,
-            backorder=e.backorder,
-        )  # fmt: skip
-        for e in entries
+    session.flush()  # ORM changes made before this go first
+    conn = session.connection()
+    for item_id, location_id in sorted({(e.item_id, e.location_id) for e in entries}):
+        lvl = book.level(item_id, location_id)
+        key = {"k_item": item_id, "k_location": location_id}
+        done = conn.execute(_SET_LEVEL, {**key, "v_on_hand": lvl.on_hand, "v_reserved": lvl.reserved,
+                                         "v_backorder": lvl.backorder})  # fmt: skip
+        if done.rowcount == 0:
+            conn.execute(_NEW_LEVEL, {"item_id": item_id, "location_id": location_id, "on_hand": lvl.on_hand,
+                                      "reserved": lvl.reserved, "backorder": lvl.backorder})  # fmt: skip
+    conn.execute(
+        _LEDGER,
+        [
+            {
+                "at": e.at,
+                "item_id": e.item_id,
+                "location_id": e.location_id,
+                "movement": e.movement.value,
+                "on_hand_delta": e.on_hand_delta,
+                "reserved_delta": e.reserved_delta,
+                "reason": e.reason,
+                "ref": e.ref,
+                "backorder": e.backorder,
+            }  # fmt: skip
+            for e in entries
+        ],
     )
-    session.flush()
+    # ORM objects of these rows loaded earlier in this session no longer match: reload on next access
+    for obj in list(session.identity_map.values()):
+        if isinstance(obj, StockLevelRow):
+            session.expire(obj)
 
 
 # -- merchant operations (each its own transaction) -------------------------------------------------

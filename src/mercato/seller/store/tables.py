@@ -12,7 +12,7 @@ Orders: ``seller_orders``, ``seller_order_lines``, ``seller_order_allocations`` 
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import (
     JSON,
@@ -27,6 +27,7 @@ from sqlalchemy import (
     LargeBinary,
     MetaData,
     String,
+    Table,
     Text,
     TypeDecorator,
 )
@@ -287,3 +288,8 @@ class RatingRow(Base):
     value: Mapped[int] = mapped_column(Integer)
     feedback: Mapped[str] = mapped_column(Text, default="")
     at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+def table_of(cls: type[Base]) -> Table:
+    """The Core table behind a row class (for plain SQL statements on the hot paths)."""
+    return cast(Table, cls.__table__)
