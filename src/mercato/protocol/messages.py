@@ -207,6 +207,30 @@ def format_timestamp(when: datetime | None = None) -> str:
     return when.strftime("%Y-%m-%dT%H:%M:%S.") + f"{when.microsecond // 1000:03d}Z"
 
 
+def restamp(body: bytes, now: datetime, *, older_than_s: float) -> bytes:
+    """The message with ``context.timestamp`` set to ``now``, when it is older than ``older_than_s``.
+
+    A durable outbox may send a message long after it was committed (retries, a crash and restart);
+    by then ``timestamp + ttl`` has passed and the receiver rightly refuses it as stale. The
+    message is the same (same ``message_id``: the receiver dedupes by it); only the time it is sent
+    changes, and the new bytes are signed as they are sent. Bodies that are not Beckn messages, or
+    are fresh enough, come back unchanged (the same object).
+    """
+    try:
+        doc = orjson.loads(body)
+        ctx = doc.get("context") if isinstance(doc, dict) else None
+        stamp = ctx.get("timestamp") if isinstance(ctx, dict) else None
+        sent = datetime.fromisoformat(stamp) if isinstance(stamp, str) else None
+    except (orjson.JSONDecodeError, ValueError):
+        return body
+    if ctx is None or sent is None or sent.tzinfo is None:
+        return body
+    if (now - sent).total_seconds() <= older_than_s:
+        return body
+    ctx["timestamp"] = format_timestamp(now)
+    return orjson.dumps(doc)
+
+
 def make_context(
     action: str | None = None,
     *,

@@ -26,7 +26,8 @@ import random
 import time
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
 from enum import StrEnum
 
 from sqlalchemy import (
@@ -49,6 +50,8 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.orm import Session
+
+from mercato.protocol.messages import restamp
 
 log = logging.getLogger(__name__)
 
@@ -151,6 +154,7 @@ class WorkerConfig:
     batch: int = 50
     lease_ms: int = 30_000
     max_attempts: int = 20
+    restamp_after_s: float = 5.0  # older messages are sent with context.timestamp = the time of sending
     base_delay_ms: int = 1_000
     max_delay_ms: int = 600_000
     poll_interval_s: float = 0.2
@@ -213,7 +217,7 @@ class OutboxWorker:
         with self.engine.connect() as conn:
             if self._sqlite:
                 conn.exec_driver_sql("BEGIN IMMEDIATE")
-            rows = [OutboxRow(*r) for r in conn.execute(query).all()]
+            rows = [self._fresh(OutboxRow(*r), t) for r in conn.execute(query).all()]
             if rows:
                 conn.execute(
                     update(o)
@@ -222,6 +226,12 @@ class OutboxWorker:
                 )
             conn.commit()
         return rows
+
+    def _fresh(self, row: OutboxRow, t_ms: int) -> OutboxRow:
+        """Re-date a message that waited in the outbox, so its receiver does not refuse it as stale."""
+        now = datetime.fromtimestamp(t_ms / 1000, UTC)
+        body = restamp(row.body, now, older_than_s=self.config.restamp_after_s)
+        return row if body is row.body else replace(row, body=body)
 
     # -- record ----------------------------------------------------------------------------------
     def mark_delivered(self, row: OutboxRow) -> None:
