@@ -35,8 +35,8 @@ from mercato.gateway.relay import Relay
 from mercato.protocol.catalog_publish import read_search_mode
 from mercato.protocol.errors import Code, ProtocolError
 from mercato.protocol.messages import make_context
-from mercato.protocol.onboarding import OnboardingError, answer_on_subscribe
-from mercato.protocol.signing import SignatureError, verify
+from mercato.protocol.onboarding import OnboardingError, answer_registry_challenge
+from mercato.protocol.signing import SignatureError
 from mercato.transport.client import DeliveryError
 from mercato.transport.lookup import LookupCache, RegistryKeySource
 from mercato.transport.server import BecknReceiver, Inbound
@@ -221,17 +221,14 @@ class Gateway:
         if len(body) > 64 * 1024 or self.registry_encryption_key is None:
             return error_response(400, Code.BAD_REQUEST, "not expecting a challenge")
         try:
-            verify(
-                request.headers.get("authorization", ""),
+            answer = answer_registry_challenge(
                 body,
-                self.directory.registry_public_key or "",
-                expected_subscriber_id=self.directory.registry_id,
-            )
-            answer = answer_on_subscribe(
-                body,
+                request.headers.get("authorization"),
                 self.settings.keys,
-                self.registry_encryption_key,
+                registry_signing_public_key=self.directory.registry_public_key or "",
+                registry_encryption_public_key=self.registry_encryption_key,
                 expected_subscriber_id=self.settings.subscriber_id,
+                registry_id=self.directory.registry_id,
             )
         except SignatureError as exc:
             return error_response(401, Code.INVALID_SIGNATURE, f"not signed by the registry: {exc}")

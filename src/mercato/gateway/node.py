@@ -7,41 +7,31 @@ import asyncio
 import logging
 from collections.abc import Callable
 
-import httpx
 import uvicorn
 
 from mercato.gateway.app import Gateway
 from mercato.gateway.config import GatewaySettings
-from mercato.protocol.onboarding import Participation, build_subscribe_request
+from mercato.protocol.onboarding import Participation
 from mercato.transport.http import server_config
+from mercato.transport.onboarding import OnboardingFailed
+from mercato.transport.onboarding import subscribe as subscribe_as
+
+__all__ = ["OnboardingFailed", "run", "subscribe"]
 
 log = logging.getLogger("mercato.gateway.node")
 
 
-class OnboardingFailed(RuntimeError):
-    pass
-
-
 async def subscribe(settings: GatewaySettings) -> None:
     """``POST {registry}/subscribe`` as a BG in the configured domains and cities."""
-    req = build_subscribe_request(
+    await subscribe_as(
+        settings.registry_url,
         subscriber_id=settings.subscriber_id,
         unique_key_id=settings.unique_key_id,
         keys=settings.keys,
         subscriber_url=settings.url,
         participations=[Participation("BG", d, list(settings.cities)) for d in settings.domains],
+        timeout_s=15.0,
     )
-    async with httpx.AsyncClient(timeout=15.0) as http:
-        try:
-            resp = await http.post(
-                settings.registry_url.rstrip("/") + "/subscribe", content=req.body, headers=req.headers
-            )
-        except httpx.HTTPError as exc:
-            raise OnboardingFailed(f"cannot reach the registry: {exc}") from None
-    if resp.status_code != 200:
-        raise OnboardingFailed(
-            f"the registry refused the subscription: HTTP {resp.status_code} {resp.text[:300]}"
-        )
 
 
 async def run(

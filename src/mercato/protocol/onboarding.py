@@ -184,6 +184,25 @@ def answer_on_subscribe(
         raise OnboardingError(str(exc)) from None
 
 
+def answer_registry_challenge(
+    body: bytes,
+    authorization: str | None,
+    keys: KeyPair,
+    *,
+    registry_signing_public_key: str,
+    registry_encryption_public_key: str,
+    expected_subscriber_id: str,
+    registry_id: str | None = None,
+) -> dict[str, str]:
+    """What every node's ``POST /on_subscribe`` does: check that the registry signed these exact bytes
+    (``Authorization``), then answer the challenge. Raises ``SignatureError`` (answer 401) or
+    :class:`OnboardingError` (answer 400)."""
+    verify(authorization or "", body, registry_signing_public_key, expected_subscriber_id=registry_id)
+    return answer_on_subscribe(
+        body, keys, registry_encryption_public_key, expected_subscriber_id=expected_subscriber_id
+    )
+
+
 def build_lookup_body(
     *,
     subscriber_id: str | None = None,

@@ -5,14 +5,15 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from datetime import UTC, datetime
 from typing import Any
 
 import httpx
 
 from mercato.protocol.keys import KeyPair
-from mercato.protocol.onboarding import Participation, build_subscribe_request
+from mercato.protocol.onboarding import Participation
 from mercato.seller.config import SellerConfig
+from mercato.transport.onboarding import OnboardingFailed
+from mercato.transport.onboarding import subscribe as subscribe_as
 
 log = logging.getLogger("mercato.seller.onboarding")
 
@@ -26,41 +27,32 @@ async def registry_keys(registry_url: str, client: httpx.AsyncClient) -> dict[st
     return info
 
 
-async def subscribe(config: SellerConfig, keys: KeyPair, client: httpx.AsyncClient) -> dict[str, Any]:
-    """One /subscribe attempt; returns the registry's answer or raises with its reason."""
-    req = build_subscribe_request(
+async def subscribe(config: SellerConfig, keys: KeyPair) -> dict[str, Any]:
+    """One /subscribe attempt as a BPP; returns the registry's answer or raises with its reason."""
+    return await subscribe_as(
+        config.registry_url,
         subscriber_id=config.subscriber_id,
         unique_key_id=config.unique_key_id,
         keys=keys,
         subscriber_url=config.public_url,
         participations=[Participation("BPP", config.domain, list(config.cities))],
         country=config.country,
-        now=datetime.now(UTC),
+        timeout_s=10.0,
     )
-    resp = await client.post(config.registry_url + "/subscribe", content=req.body, headers=req.headers)
-    data = resp.json() if resp.headers.get("content-type", "").startswith("application/json") else {}
-    if resp.status_code != 200 or data.get("status") != "SUBSCRIBED":
-        err = data.get("error", {}) if isinstance(data, dict) else {}
-        raise RuntimeError(
-            f"registry refused /subscribe: HTTP {resp.status_code} {err.get('code', '')} "
-            f"{err.get('message', '')}".strip()
-        )
-    return dict(data)
 
 
 async def subscribe_until_done(
     config: SellerConfig, keys: KeyPair, done: asyncio.Event, *, attempts: int = 60, delay_s: float = 0.25
 ) -> None:
     """Retry /subscribe until the registry says SUBSCRIBED (the node may not be listening yet)."""
-    async with httpx.AsyncClient(timeout=10) as client:
-        for n in range(1, attempts + 1):
-            try:
-                await subscribe(config, keys, client)
-                log.warning("subscribed with %s as %s (BPP)", config.registry_url, config.subscriber_id)
-                done.set()
+    for n in range(1, attempts + 1):
+        try:
+            await subscribe(config, keys)
+            log.warning("subscribed with %s as %s (BPP)", config.registry_url, config.subscriber_id)
+            done.set()
+            return
+        except OnboardingFailed as exc:
+            if n == attempts:
+                log.error("could not subscribe with %s: %s", config.registry_url, exc)
                 return
-            except (httpx.HTTPError, RuntimeError, ValueError) as exc:
-                if n == attempts:
-                    log.error("could not subscribe with %s: %s", config.registry_url, exc)
-                    return
-                await asyncio.sleep(min(5.0, delay_s * n))
+            await asyncio.sleep(min(5.0, delay_s * n))
