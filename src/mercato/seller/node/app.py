@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import time
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Any
@@ -23,8 +22,8 @@ from fastapi import FastAPI, HTTPException, Request, Response
 
 from mercato.protocol.actions import SELLER_ACTIONS
 from mercato.protocol.keys import KeyPair
-from mercato.protocol.onboarding import OnboardingError, answer_on_subscribe
-from mercato.protocol.signing import SignatureError, verify
+from mercato.protocol.onboarding import OnboardingError, answer_registry_challenge
+from mercato.protocol.signing import SignatureError
 from mercato.seller.admin.api import admin_router
 from mercato.seller.config import SellerConfig
 from mercato.seller.domain import Address, DeliveryPolicy, Descriptor, GeoPoint, Location, Money, Provider
@@ -213,19 +212,19 @@ class SellerNode:
         info = self.registry_info
         if info is None:
             raise HTTPException(503, "registry keys not known yet")
-        auth = request.headers.get("authorization")
-        if auth:
-            try:
-                verify(auth, body, str(info["signing_public_key"]), now=time.time())
-            except SignatureError as exc:
-                raise HTTPException(401, f"not signed by the registry: {exc}") from None
-        try:
-            answer = answer_on_subscribe(
+        sid = info.get("subscriber_id")
+        try:  # an unsigned challenge is refused: the node must not decrypt for anyone but the registry
+            answer = answer_registry_challenge(
                 body,
+                request.headers.get("authorization"),
                 self.keys,
-                str(info["encr_public_key"]),
+                registry_signing_public_key=str(info["signing_public_key"]),
+                registry_encryption_public_key=str(info["encr_public_key"]),
                 expected_subscriber_id=self.config.subscriber_id,
+                registry_id=sid if isinstance(sid, str) else None,
             )
+        except SignatureError as exc:
+            raise HTTPException(401, f"not signed by the registry: {exc}") from None
         except OnboardingError as exc:
             raise HTTPException(400, str(exc)) from None
         return Response(orjson.dumps(answer), media_type="application/json")
