@@ -11,7 +11,7 @@ Orders: ``seller_orders``, ``seller_order_lines``, ``seller_order_allocations`` 
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, cast
 
 from sqlalchemy import (
@@ -19,8 +19,6 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     CheckConstraint,
-    DateTime,
-    Dialect,
     ForeignKey,
     Index,
     Integer,
@@ -29,32 +27,12 @@ from sqlalchemy import (
     String,
     Table,
     Text,
-    TypeDecorator,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from mercato.db import UTCDateTime
+
 ID = String(255)
-
-
-class UTCDateTime(TypeDecorator[datetime]):
-    """A timezone-aware UTC datetime on every backend (SQLite stores it naive, in UTC)."""
-
-    impl = DateTime(timezone=True)
-    cache_ok = True
-
-    def process_bind_param(self, value: Any, dialect: Dialect) -> datetime | None:
-        if value is None:
-            return None
-        if not isinstance(value, datetime) or value.tzinfo is None:
-            raise ValueError("UTCDateTime needs a timezone-aware datetime")
-        t: datetime = value.astimezone(UTC)
-        return t.replace(tzinfo=None) if dialect.name == "sqlite" else t
-
-    def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
-        if value is None:
-            return None
-        t: datetime = value
-        return t.replace(tzinfo=UTC) if t.tzinfo is None else t.astimezone(UTC)
 
 
 metadata = MetaData(

@@ -10,7 +10,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-from mercato.seller.store.tables import UTCDateTime
+from mercato.db import UTCDateTime
 
 revision = "s0001"
 down_revision = None
