@@ -122,7 +122,10 @@ def test_kill_9_during_confirms_then_restart(tmp_path: Path) -> None:
             if health["outbox"]["pending"] == 0:
                 break
             time.sleep(0.2)
-        assert health["outbox"]["pending"] == 0 and health["outbox"]["dead"] == 0, (health, bap.receiver.stats)
+        assert health["outbox"]["pending"] == 0 and health["outbox"]["dead"] == 0, (
+            health,
+            bap.receiver.stats,
+        )
 
         node_orders = seller.admin("GET", "/admin/orders").json()
         confirmed = {t: b["message"]["order"]["id"] for t, b in answered.items() if "error" not in b}
