@@ -1,0 +1,248 @@
+"""Clearing a demand pool: which offers run, at which tier, and who buys from whom.
+
+Maximises total buyer surplus  sum (max unit price - tier price) * quantity  over accepted
+commitments, subject to: each commitment goes whole to at most one offer on its list; every
+accepted buyer of an offer pays the all-units tier price the offer's run quantity reaches; that
+price is at most each accepted buyer's max price; MOQ <= run quantity <= capacity (or the offer
+does not run); each manufacturer's total capacity across its offers.
+
+Identical commitments (same quantity, max price and offer list) are aggregated into one integer
+variable per (group, offer, tier); a run on tier t is a binary y[o,t]. A deterministic greedy
+gives the warm start and is the answer when HiGHS finds nothing better within the time limit.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from dataclasses import dataclass
+from typing import Any
+
+from mercato.pools.model import Commitment, Offer, Pool
+
+PRICE_NOT_REACHED = "price_not_reached"
+MOQ_NOT_REACHED = "moq_not_reached"
+CAPACITY = "capacity"
+
+
+@dataclass(frozen=True, slots=True)
+class Acceptance:
+    commitment: str
+    offer: str
+    quantity: int
+    unit_price: int
+    surplus: int
+
+
+@dataclass(frozen=True, slots=True)
+class Run:
+    offer: str
+    manufacturer: str
+    tier: int
+    quantity: int
+    unit_price: int
+
+
+@dataclass(frozen=True, slots=True)
+class Rejection:
+    commitment: str
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class Clearing:
+    status: str  # "optimal", "time_limit" or "trivial"
+    solver: str  # "milp" or "greedy": which produced the assignment
+    objective: int
+    bound: float
+    gap: float
+    runs: tuple[Run, ...]
+    accepted: tuple[Acceptance, ...]
+    rejected: tuple[Rejection, ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "status": self.status,
+            "solver": self.solver,
+            "objective": self.objective,
+            "bound": self.bound,
+            "gap": self.gap,
+            "runs": [_slots(r) for r in self.runs],
+            "accepted": [_slots(a) for a in self.accepted],
+            "rejected": [_slots(r) for r in self.rejected],
+        }
+
+
+def _slots(obj: Any) -> dict[str, Any]:
+    return {name: getattr(obj, name) for name in obj.__slots__}
+
+
+# An assignment: offer id -> (tier index, commitment ids)
+Assignment = dict[str, tuple[int, list[str]]]
+
+
+@dataclass(frozen=True, slots=True)
+class _Group:
+    quantity: int
+    max_unit_price: int
+    offers: tuple[str, ...]
+    members: tuple[str, ...]  # commitment ids, sorted
+
+
+def _groups(pool: Pool) -> list[_Group]:
+    members: dict[tuple[int, int, tuple[str, ...]], list[str]] = defaultdict(list)
+    for c in pool.commitments:
+        members[(c.quantity, c.max_unit_price, c.offers)].append(c.id)
+    return [_Group(q, p, o, tuple(sorted(ids))) for (q, p, o), ids in sorted(members.items())]
+
+
+def _best_run(
+    offer: Offer, candidates: list[Commitment], limit: int
+) -> tuple[int, int, int, list[str]] | None:
+    """Best single run of ``offer`` from ``candidates`` within ``limit`` units:
+    (surplus, quantity, -tier, ids), or None when no tier can be reached."""
+    best: tuple[int, int, int, list[str]] | None = None
+    for t, tier in enumerate(offer.tiers):
+        low, high = offer.tier_range(t)
+        high = min(high, limit)
+        if low > high:
+            continue
+        chosen: list[str] = []
+        total = surplus = 0
+        pool = [c for c in candidates if c.max_unit_price >= tier.unit_price]
+        pool.sort(key=lambda c: (-c.max_unit_price, c.offers.index(offer.id), c.quantity, c.id))
+        for c in pool:
+            if total + c.quantity <= high:
+                chosen.append(c.id)
+                total += c.quantity
+                surplus += (c.max_unit_price - tier.unit_price) * c.quantity
+        if total >= low:
+            key = (surplus, total, -t, sorted(chosen))
+            if best is None or key[:3] > best[:3]:
+                best = key
+    return best
+
+
+def greedy(pool: Pool) -> Assignment:
+    """Deterministic heuristic: repeatedly fix the offer whose best run adds the most surplus."""
+    free = {c.id: c for c in pool.commitments}
+    left = {m.id: m.capacity for m in pool.manufacturers}
+    by_offer: dict[str, list[str]] = defaultdict(list)
+    for c in pool.commitments:
+        for oid in c.offers:
+            by_offer[oid].append(c.id)
+    result: Assignment = {}
+    while True:
+        best: tuple[tuple[int, int, int, list[str]], str] | None = None
+        for offer in pool.offers:
+            if offer.id in result:
+                continue
+            candidates = [free[cid] for cid in by_offer[offer.id] if cid in free]
+            run = _best_run(offer, candidates, left[offer.manufacturer])
+            if run is not None and (best is None or run[:3] > best[0][:3]):
+                best = (run, offer.id)
+        if best is None:
+            return result
+        (_, quantity, neg_tier, ids), oid = best
+        result[oid] = (-neg_tier, ids)
+        left[pool.offer(oid).manufacturer] -= quantity
+        for cid in ids:
+            del free[cid]
+
+
+def surplus_of(pool: Pool, assignment: Assignment) -> int:
+    by_id = {c.id: c for c in pool.commitments}
+    total = 0
+    for oid, (t, ids) in assignment.items():
+        price = pool.offer(oid).tiers[t].unit_price
+        total += sum((by_id[c].max_unit_price - price) * by_id[c].quantity for c in ids)
+    return total
+
+
+def check(pool: Pool, assignment: Assignment) -> list[str]:
+    """Every constraint the assignment breaks (empty when feasible)."""
+    by_id = {c.id: c for c in pool.commitments}
+    problems: list[str] = []
+    seen: set[str] = set()
+    used: dict[str, int] = defaultdict(int)
+    for oid, (t, ids) in sorted(assignment.items()):
+        offer = pool.offer(oid)
+        quantity = sum(by_id[c].quantity for c in ids)
+        used[offer.manufacturer] += quantity
+        if offer.price_at(quantity) != offer.tiers[t].unit_price:
+            problems.append(f"{oid}: run of {quantity} does not land on tier {t}")
+        if not offer.moq <= quantity <= offer.capacity:
+            problems.append(f"{oid}: run of {quantity} outside MOQ {offer.moq}..capacity {offer.capacity}")
+        for cid in ids:
+            if cid in seen:
+                problems.append(f"{cid}: accepted twice")
+            seen.add(cid)
+            if oid not in by_id[cid].offers:
+                problems.append(f"{cid}: {oid} is not on its list")
+            if by_id[cid].max_unit_price < offer.tiers[t].unit_price:
+                problems.append(f"{cid}: price {offer.tiers[t].unit_price} above its max")
+    for m in pool.manufacturers:
+        if used[m.id] > m.capacity:
+            problems.append(f"{m.id}: {used[m.id]} units above capacity {m.capacity}")
+    return problems
+
+
+def _reason(c: Commitment, pool: Pool, prices: dict[str, int]) -> str:
+    if any(oid in prices and prices[oid] <= c.max_unit_price for oid in c.offers):
+        return CAPACITY
+    if any(
+        oid not in prices and pool.offer(oid).tiers[-1].unit_price <= c.max_unit_price for oid in c.offers
+    ):
+        return MOQ_NOT_REACHED
+    return PRICE_NOT_REACHED
+
+
+def simple_bound(pool: Pool) -> int:
+    """An upper bound that needs no solver: every buyer gets its listed offer's cheapest tier."""
+    total = 0
+    for c in pool.commitments:
+        cheapest = min(pool.offer(oid).tiers[-1].unit_price for oid in c.offers)
+        total += max(0, c.max_unit_price - cheapest) * c.quantity
+    return total
+
+
+def _result(pool: Pool, assignment: Assignment, status: str, solver: str, bound: float | None) -> Clearing:
+    by_id = {c.id: c for c in pool.commitments}
+    runs: list[Run] = []
+    accepted: list[Acceptance] = []
+    prices: dict[str, int] = {}
+    for oid, (t, ids) in sorted(assignment.items()):
+        if not ids:
+            continue
+        offer = pool.offer(oid)
+        price = offer.tiers[t].unit_price
+        prices[oid] = price
+        runs.append(Run(oid, offer.manufacturer, t, sum(by_id[c].quantity for c in ids), price))
+        for cid in ids:
+            c = by_id[cid]
+            accepted.append(Acceptance(cid, oid, c.quantity, price, (c.max_unit_price - price) * c.quantity))
+    accepted.sort(key=lambda a: a.commitment)
+    taken = {a.commitment for a in accepted}
+    rejected = [Rejection(c.id, _reason(c, pool, prices)) for c in pool.commitments if c.id not in taken]
+    objective = sum(a.surplus for a in accepted)
+    simple = float(simple_bound(pool))
+    bound = simple if bound is None or not math.isfinite(bound) else min(bound, simple)
+    bound = max(bound, float(objective))
+    gap = 0.0 if bound <= objective else (bound - objective) / max(1.0, abs(bound))
+    return Clearing(status, solver, objective, bound, gap, tuple(runs), tuple(accepted), tuple(rejected))
+
+
+def clear(pool: Pool, time_limit: float = 10.0) -> Clearing:
+    """Clear a validated pool. Same pool -> same Clearing."""
+    from mercato.pools.milp import solve
+
+    warm = greedy(pool)
+    groups = _groups(pool)
+    solved = solve(pool, groups, warm, time_limit)
+    if solved is None:
+        return _result(pool, warm, "trivial", "greedy", 0.0)  # no feasible pairing: 0 is proven
+    assignment, status, bound = solved
+    solver = "milp"
+    if surplus_of(pool, assignment) < surplus_of(pool, warm) or check(pool, assignment):
+        assignment, solver = warm, "greedy"
+    return _result(pool, assignment, status, solver, bound)
