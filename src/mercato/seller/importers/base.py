@@ -7,9 +7,13 @@ exactly as it was. An error names the file, the line and the column.
 
 from __future__ import annotations
 
+import csv
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import Protocol
 
 from sqlalchemy import select
 
@@ -184,3 +188,34 @@ def apply(plan: Plan, store: Store, now: datetime) -> Summary:
     except DomainError as exc:  # pragma: no cover - check() catches these first
         raise CatalogImportError(plan.file, None, None, exc.message) from None
     return Summary(len(plan.categories), len(plan.items), len(stock_lines), len(plan.skipped))
+
+
+class CsvRows(Protocol):
+    """What ``csv.reader`` gives: rows, and the physical line number of the last one read."""
+
+    line_num: int
+
+    def __iter__(self) -> Iterator[list[str]]: ...
+
+    def __next__(self) -> list[str]: ...
+
+
+def open_csv(path: Path) -> tuple[CsvRows, list[str]]:
+    """A CSV file's row reader (``line_num`` counts physical lines) and its stripped header row.
+
+    Raises :class:`CatalogImportError` naming the file for text that is not UTF-8, an empty file or a
+    header that is not CSV.
+    """
+    file = str(path)
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise CatalogImportError(file, None, None, f"not UTF-8 text: {exc}") from None
+    reader = csv.reader(text.splitlines(keepends=True))
+    try:
+        header = [h.strip() for h in next(reader)]
+    except StopIteration:
+        raise CatalogImportError(file, 1, None, "the file is empty") from None
+    except csv.Error as exc:
+        raise CatalogImportError(file, 1, None, f"not CSV: {exc}") from None
+    return reader, header

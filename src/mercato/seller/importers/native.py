@@ -35,7 +35,7 @@ from typing import Any
 
 from mercato.seller.domain import Category, Descriptor, DomainError, FulfillmentType, Item, Option
 
-from .base import CatalogImportError, Plan, PlannedItem, boolean, integer, money
+from .base import CatalogImportError, Plan, PlannedItem, boolean, integer, money, open_csv
 
 REQUIRED = ("id", "name", "price")
 KNOWN = {
@@ -154,17 +154,7 @@ def _category_plan(plan: Plan, cats: dict[str, int]) -> None:
 def read_csv(path: Path, d: Defaults) -> Plan:
     file = str(path)
     plan = Plan(file)
-    try:
-        text = path.read_text(encoding="utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise CatalogImportError(file, None, None, f"not UTF-8 text: {exc}") from None
-    reader = csv.reader(text.splitlines(keepends=True))
-    try:
-        header = [h.strip() for h in next(reader)]
-    except StopIteration:
-        raise CatalogImportError(file, 1, None, "the file is empty") from None
-    except csv.Error as exc:
-        raise CatalogImportError(file, 1, None, f"not CSV: {exc}") from None
+    reader, header = open_csv(path)
     for name in REQUIRED:
         if name not in header:
             raise CatalogImportError(file, 1, name, f"missing column {name!r} (columns: {', '.join(header)})")

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from mercato.seller.domain import Category, Descriptor, DomainError, Item, Option
 
-from .base import CatalogImportError, Plan, PlannedItem, integer, money
+from .base import CatalogImportError, Plan, PlannedItem, integer, money, open_csv
 from .native import Defaults
 
 REQUIRED = ("Handle", "Title", "Variant Price")
@@ -40,15 +40,7 @@ def slug(text: str) -> str:
 def read(path: Path, d: Defaults) -> Plan:
     file = str(path)
     plan = Plan(file)
-    try:
-        text = path.read_text(encoding="utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise CatalogImportError(file, None, None, f"not UTF-8 text: {exc}") from None
-    reader = csv.reader(text.splitlines(keepends=True))
-    try:
-        header = [h.strip() for h in next(reader)]
-    except StopIteration:
-        raise CatalogImportError(file, 1, None, "the file is empty") from None
+    reader, header = open_csv(path)
     for name in REQUIRED:
         if name not in header:
             raise CatalogImportError(file, 1, name, f"missing column {name!r}: not a Shopify product export")
