@@ -87,6 +87,11 @@ async def test_publish_versions_and_refusals(net: Network) -> None:
         assert pub.headers["authorization"] == item["authorization"]
         assert (await http.get(net.gateway_url + "/index/search", params={"limit": "0"})).status_code == 400
         assert (await http.get(net.gateway_url + "/index/publications/s1.test/99")).status_code == 404
+        # a seller the registry no longer lists is not served from the index, though still stored
+        await net.revoke(s1)
+        found = (await http.get(net.gateway_url + "/index/search", params={"q": "rice", "limit": 50})).json()
+        assert found == {"count": 0, "items": []}
+        assert net.gateway.index.version("s1.test") == 6
 
 
 def attestations(on_search: bytes) -> list[tuple[dict[str, Any], dict[str, Any]]]:

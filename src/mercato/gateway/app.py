@@ -199,6 +199,15 @@ class Gateway:
         except index_query.QueryError as exc:
             return error_response(400, Code.BAD_REQUEST, str(exc))
         hits = await asyncio.to_thread(self.index.search, q)
+        try:  # as for a Beckn search: only sellers the registry lists now
+            live = {
+                (domain, s.subscriber_id)
+                for domain in {h.domain for h in hits}
+                for s in await self.directory.sellers(domain, None)
+            }
+        except DirectoryError as exc:
+            return error_response(503, Code.INTERNAL_ERROR, f"the registry cannot be reached: {exc}")
+        hits = [h for h in hits if (h.domain, h.bpp_id) in live]
         auth = await asyncio.to_thread(authorizations, self.index, {h.publication_id for h in hits})
         return json_response(
             {"count": len(hits), "items": [hit_json(h, auth[h.publication_id]) for h in hits]}

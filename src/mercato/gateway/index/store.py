@@ -46,6 +46,7 @@ class SnapshotRequired(VersionConflict):
 class Hit:
     bpp_id: str
     bpp_uri: str
+    domain: str
     provider_id: str
     item_id: str
     name: str
@@ -221,9 +222,9 @@ class CatalogIndex:
             if not rows:
                 return []
             sellers_info = {
-                r.bpp_id: (r.bpp_uri, int(r.version))
+                r.bpp_id: (r.bpp_uri, r.domain)
                 for r in conn.execute(
-                    sa.select(sellers.c.bpp_id, sellers.c.bpp_uri, sellers.c.version).where(
+                    sa.select(sellers.c.bpp_id, sellers.c.bpp_uri, sellers.c.domain).where(
                         sellers.c.bpp_id.in_({r.bpp_id for r in rows})
                     )
                 )
@@ -239,6 +240,7 @@ class CatalogIndex:
             Hit(
                 bpp_id=r.bpp_id,
                 bpp_uri=sellers_info[r.bpp_id][0],
+                domain=sellers_info[r.bpp_id][1],
                 provider_id=r.provider_id,
                 item_id=r.item_id,
                 name=r.name,
