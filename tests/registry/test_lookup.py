@@ -12,6 +12,7 @@ from mercato.protocol.onboarding import (
     ROTATION_HEADER,
     Participation,
     build_lookup_body,
+    build_subscribe_request,
     build_vlookup_body,
     verify_lookup_response,
 )
@@ -303,3 +304,39 @@ def test_expired_subscriber_may_subscribe_a_new_key_without_the_old_one(registry
     )
     assert registry.subscribe(req).status_code == 200
     assert {r["ukId"] for r in registry.records(subscriber_id=sub.subscriber_id)} == {"k2"}
+
+
+def test_expired_subscriber_id_cannot_be_claimed_at_another_callback_url(registry: Registry) -> None:
+    sub = registry.new_subscriber()
+    now = datetime.now(UTC)
+    first = sub.subscribe(valid_from=now - timedelta(days=1), valid_until=now + timedelta(hours=1))
+    assert first.status_code == 200
+    later = now + timedelta(hours=2)
+    registry.clock.offset = timedelta(hours=2)  # the only key has expired
+    # someone else, answering the challenge at their own URL, asks for the same subscriber id
+    thief = registry.new_subscriber()
+    claim = build_subscribe_request(
+        subscriber_id=sub.subscriber_id,
+        unique_key_id="stolen",
+        keys=thief.keys,
+        subscriber_url=thief.url,
+        participations=[Participation("BPP", "ONDC:RET10", ["std:080"])],
+        now=later,
+        valid_until=now + timedelta(days=30),
+    )
+    before = registry.snapshot()
+    assert_nack(registry.subscribe(claim), 409, "50000", "registered callback_url")
+    assert registry.snapshot() == before
+    assert registry.callbacks.behaviours[thief.name].calls == []  # refused before any challenge
+    # the owner, at its registered URL, re-keys without the expired key
+    new_keys = KeyPair.generate()
+    registry.callbacks.behaviours[sub.name].keys = new_keys
+    req = sub.request(keys=new_keys, ukid="k2", now=later, valid_until=now + timedelta(days=30))
+    assert registry.subscribe(req).status_code == 200
+    # once the operator unsubscribes the id, it may be claimed anew elsewhere
+    admin = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
+    body = orjson.dumps({"subscriber_id": sub.subscriber_id})
+    assert registry.client.post("/admin/unsubscribe", content=body, headers=admin).status_code == 200
+    assert registry.subscribe(claim).status_code == 200
+    [r] = registry.records(subscriber_id=sub.subscriber_id)
+    assert (r["ukId"], r["subscriber_url"]) == ("stolen", thief.url)

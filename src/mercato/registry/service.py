@@ -11,6 +11,9 @@ the key being registered):
   another key if the request is also signed by one of its live keys, in
   ``X-Current-Key-Authorization`` (key rotation). Re-subscribing a live key (to change domains,
   cities or URLs) needs no second signature: the key signs for itself.
+* A subscriber with no live key registers a new key signed by that key alone, but only through
+  its registered ``callback_url`` (the challenge proves the same party answers there), unless an
+  operator has unsubscribed it, which releases the id.
 * ``valid_until`` must lie in the future.
 """
 
@@ -99,6 +102,7 @@ def authorize(
             return
     live = [k for k in state.keys if k.unique_key_id != claim.unique_key_id and is_live(k, now)]
     if not live:
+        _require_same_callback(claim, state)
         return
     names = ", ".join(sorted(k.unique_key_id for k in live))
     if not rotation_header:
@@ -107,6 +111,20 @@ def authorize(
             f"request also with one of them in the {ROTATION_HEADER} header"
         )
     _verify_rotation(claim, raw, rotation_header, live, now=now, clock_skew_s=clock_skew_s)
+
+
+def _require_same_callback(claim: SubscribeClaim, state: SubscriberState) -> None:
+    """A known subscriber id with no live key is re-keyed only where the registered challenge goes:
+    the ``/on_subscribe`` answer at the same ``callback_url`` proves the same party is asking. Once an
+    operator has unsubscribed the id, it may be claimed anew at any URL."""
+    sub = state.subscriber
+    if sub is None or sub.status != Status.SUBSCRIBED.value or sub.callback_url == claim.callback_url:
+        return
+    raise conflict(
+        f"subscriber {claim.subscriber_id!r} has no valid key: a new key can be registered only through "
+        f"its registered callback_url {sub.callback_url!r}; to move it elsewhere, ask the registry "
+        "operator to unsubscribe it first"
+    )
 
 
 def _verify_rotation(
