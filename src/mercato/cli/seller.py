@@ -48,36 +48,85 @@ def init_command(
     typer.echo(f"next: mercato seller serve --config {cfg}")
 
 
-def serve(config_path: str | Path) -> None:
-    """Run the seller node of ``config_path`` until stopped (blocking). Used by `mercato up` too."""
-    import logging
+def serve(
+    config_path: str | Path,
+    *,
+    workers: int = 1,
+    worker_fd: int | None = None,
+    parent_pid: int | None = None,
+) -> int:
+    """Run the seller node of ``config_path`` until stopped (blocking). Used by `mercato up` too.
 
-    from mercato.seller.config import load
+    ``workers`` > 1 (PostgreSQL only): migrate and prepare the database here, bind the port once and
+    supervise that many worker processes accepting on it; they share the database, including the
+    replay guard. ``worker_fd``/``parent_pid``: run as one such worker (internal). Returns the exit
+    status."""
+    import logging
+    import os
+    import sys
+
+    from mercato.db import is_sqlite
+    from mercato.seller.config import ConfigError, load
     from mercato.seller.node import SellerNode
+    from mercato.seller.store import open_store
+    from mercato.transport.http import listen_socket, run_workers
     from mercato.transport.http import serve as run
+    from mercato.transport.replay import DatabaseReplayGuard, create_table
 
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     config = load(config_path)
-    node = SellerNode(config)
-    print(
-        f"seller {config.subscriber_id} on http://{config.host}:{config.port} (public {config.public_url})",
-        flush=True,
-    )
-    run(node.asgi, host=config.host, port=config.port, lifespan="on")
+    if workers < 1:
+        raise ConfigError("--workers must be at least 1")
+    if (workers > 1 or worker_fd is not None) and is_sqlite(config.database_url):
+        raise ConfigError(
+            f"{config_path}: --workers above 1 needs PostgreSQL in node.database_url "
+            "(SQLite has one writer; one process serves it best)"
+        )
+    if worker_fd is not None:  # one worker of a pool: the supervisor migrated the database
+        store = open_store(config.database_url, migrate=False)
+        guard = DatabaseReplayGuard(store.engine, lock=store.write_lock)
+        node = SellerNode(config, store=store, replay_guard=guard)
+        run(node.asgi, host=config.host, port=config.port, lifespan="on", fd=worker_fd, parent_pid=parent_pid)
+        return 0
+    where = f"http://{config.host}:{config.port} (public {config.public_url})"
+    if workers == 1:
+        node = SellerNode(config)
+        print(f"seller {config.subscriber_id} on {where}", flush=True)
+        run(node.asgi, host=config.host, port=config.port, lifespan="on")
+        return 0
+    store = open_store(config.database_url)
+    create_table(store.engine)
+    SellerNode(config, store=store).ensure_store()  # once, before the workers race to do it
+    store.engine.dispose()
+    sock = listen_socket(config.host, config.port)
+    me = [sys.executable, "-c", "from mercato.cli import main; main()", "seller", "serve"]
+    me += ["--config", str(Path(config_path).resolve())]
+    me += ["--worker-fd", str(sock.fileno()), "--parent-pid", str(os.getpid())]
+    print(f"seller {config.subscriber_id} on {where}, {workers} worker processes", flush=True)
+    return run_workers([me] * workers, sock)
 
 
 @app.command("serve")
 def serve_command(
     config: Path = typer.Option(Path("seller.toml"), "--config", help="The node's seller.toml."),
+    workers: int = typer.Option(
+        1, "--workers", help="Worker processes behind the one port (PostgreSQL only; about one per core)."
+    ),
+    worker_fd: int | None = typer.Option(None, "--worker-fd", hidden=True),
+    parent_pid: int | None = typer.Option(None, "--parent-pid", hidden=True),
 ) -> None:
     """Run the node: Beckn endpoints, admin API, outbox delivery, registry onboarding."""
     from mercato.protocol.keys import KeyFormatError
     from mercato.seller.config import ConfigError
 
     try:
-        serve(config)
+        status = serve(config, workers=workers, worker_fd=worker_fd, parent_pid=parent_pid)
     except (ConfigError, KeyFormatError) as exc:
         raise _fail(str(exc)) from None
+    except OSError as exc:  # the port is taken, ...
+        raise _fail(f"cannot serve: {exc}") from None
+    if status:
+        raise typer.Exit(status)
 
 
 @app.command("publish")

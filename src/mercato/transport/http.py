@@ -14,6 +14,10 @@ often (about 20% of an ACK's CPU time on the benchmark).
 ::
 
     serve(app, host="127.0.0.1", port=8080)         # or: uvicorn.Server(server_config(app, ...)).run()
+
+Several processes can serve one address: :func:`listen_socket` binds it once, :func:`run_workers`
+starts the worker commands with the socket inherited and supervises them, and each worker runs
+``serve(app, fd=..., parent_pid=...)`` on it (the kernel hands each new connection to one of them).
 """
 
 from __future__ import annotations
@@ -21,6 +25,13 @@ from __future__ import annotations
 import asyncio
 import gc
 import logging
+import os
+import signal
+import socket
+import subprocess
+import threading
+import time
+from collections.abc import Sequence
 from typing import Any
 
 import uvicorn
@@ -112,10 +123,101 @@ def tune_gc(threshold0: int = 20_000, threshold1: int = 50, threshold2: int = 10
 
 
 def serve(
-    app: Any, host: str = "127.0.0.1", port: int = 8000, *, gc_tuning: bool = True, **kwargs: Any
+    app: Any,
+    host: str = "127.0.0.1",
+    port: int = 8000,
+    *,
+    gc_tuning: bool = True,
+    fd: int | None = None,
+    parent_pid: int | None = None,
+    **kwargs: Any,
 ) -> None:
-    """Run ``app`` with :func:`server_config` until stopped (blocking)."""
+    """Run ``app`` with :func:`server_config` until stopped (blocking).
+
+    ``fd``: accept on this inherited listening socket instead of binding ``host:port`` (a worker of
+    :func:`run_workers`). ``parent_pid``: stop (as on SIGTERM) when that process is gone, so workers
+    never outlive their supervisor."""
     server = uvicorn.Server(server_config(app, host, port, **kwargs))
     if gc_tuning:
         tune_gc()
-    server.run()
+    if parent_pid is not None:
+        threading.Thread(target=_watch_parent, args=(parent_pid,), daemon=True).start()
+    server.run(sockets=[socket.socket(fileno=fd)] if fd is not None else None)
+
+
+def _watch_parent(parent_pid: int, every_s: float = 0.5) -> None:
+    while os.getppid() == parent_pid:
+        time.sleep(every_s)
+    log.warning("supervisor %d is gone: stopping", parent_pid)
+    os.kill(os.getpid(), signal.SIGTERM)
+
+
+def listen_socket(host: str, port: int, backlog: int = 2048) -> socket.socket:
+    """A listening TCP socket that child processes inherit (see :func:`run_workers`)."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((host, port))
+    sock.listen(backlog)
+    sock.set_inheritable(True)
+    return sock
+
+
+def run_workers(
+    commands: Sequence[Sequence[str]],
+    sock: socket.socket,
+    *,
+    stop_timeout_s: float = 30.0,
+    max_quick_deaths: int = 5,
+) -> int:
+    """Supervise worker processes that all accept on ``sock`` (blocking; for the main thread).
+
+    Each command is started with the socket's descriptor passed on (the command names it, e.g.
+    ``--worker-fd N``). SIGINT or SIGTERM here stops every worker with SIGTERM (each finishes the
+    requests it accepted), waits up to ``stop_timeout_s``, then kills what is left. A worker that
+    exits while the pool runs is started again; if workers die within 5 s of their start
+    ``max_quick_deaths`` times in a row, everything stops and the exit status is 1."""
+    stopping = False
+
+    def on_signal(signum: int, _frame: Any) -> None:
+        nonlocal stopping
+        stopping = True
+
+    def start(cmd: Sequence[str]) -> tuple[subprocess.Popen[bytes], float]:
+        return subprocess.Popen(list(cmd), pass_fds=(sock.fileno(),)), time.monotonic()
+
+    previous = {s: signal.signal(s, on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
+    procs = [start(cmd) for cmd in commands]
+    quick_deaths, status = 0, 0
+    try:
+        while not stopping:
+            time.sleep(0.2)
+            for i, (proc, started) in enumerate(procs):
+                code = proc.poll()
+                if code is None or stopping:
+                    continue
+                quick = time.monotonic() - started < 5.0
+                quick_deaths = quick_deaths + 1 if quick else 0
+                log.warning("worker %d (pid %d) exited with %s", i, proc.pid, code)
+                if quick_deaths >= max_quick_deaths:
+                    log.error("workers keep dying at start: stopping")
+                    stopping, status = True, 1
+                    break
+                if quick:
+                    time.sleep(1.0)
+                procs[i] = start(commands[i])
+    finally:
+        for proc, _ in procs:
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGTERM)
+        deadline = time.monotonic() + stop_timeout_s
+        for proc, _ in procs:
+            try:
+                proc.wait(max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait(5)
+        for s, handler in previous.items():
+            signal.signal(s, handler)
+        sock.close()
+    return status

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Any
@@ -35,6 +36,7 @@ from mercato.seller.store import catalog as store_catalog
 from mercato.seller.store import orders as store_orders
 from mercato.transport import outbox
 from mercato.transport.lookup import LookupCache, RegistryKeySource, RegistryUnavailable, SubscriberKey
+from mercato.transport.replay import ReplayGuard
 from mercato.transport.server import BecknReceiver
 
 from .autopublish import AutoPublisher
@@ -59,7 +61,10 @@ class SellerNode:
         *,
         keys: KeyPair | None = None,
         store: Store | None = None,
+        replay_guard: ReplayGuard | None = None,
     ) -> None:
+        """``replay_guard``: where accepted message ids are kept (default: in this process); several
+        worker processes behind one address share a ``DatabaseReplayGuard``."""
         self.config = config
         self.keys = keys or config.load_keys()
         self.store = store or open_store(config.database_url)
@@ -80,6 +85,7 @@ class SellerNode:
             handler=self.handlers,
             actions=SELLER_ACTIONS,
             subscriber_id=config.subscriber_id,
+            replay_guard=replay_guard,
         )
         self.autopublish = (
             AutoPublisher(lambda: publish(config, store=self.store, keys=self.keys))
@@ -234,6 +240,7 @@ class SellerNode:
         data = {
             "status": "ok",
             "subscriber_id": self.config.subscriber_id,
+            "pid": os.getpid(),  # which worker process answered (mercato seller serve --workers N)
             "subscribed": self.subscribed,
             "registry": self.registry_info is not None,
             "outbox": counts,
