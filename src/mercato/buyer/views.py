@@ -76,13 +76,33 @@ def _item_view(item: Item) -> dict[str, Any]:
     available = None
     if item.quantity is not None and item.quantity.available is not None:
         available = item.quantity.available.count
+    currency = item.price.currency if item.price is not None else None
+    terms = _tag_values(item, "terms")
+    breaks = sorted(
+        (int(q), to_minor(v, currency)) for q, v in _tag_values(item, "price_breaks").items() if q.isdigit()
+    )
     return {
         "id": item.id,
         "name": item.descriptor.name if item.descriptor else None,
         **price_view(item.price),
         "category_ids": list(item.category_ids or ()),
         "available": available,
+        # what the storefront shows besides the price: shipping time, volume price tiers, rating
+        "time_to_ship": terms.get("time_to_ship"),
+        "price_breaks": [{"min_quantity": q, "price": p} for q, p in breaks if p is not None],
+        "rating": item.rating,
     }
+
+
+def _tag_values(item: Item, code: str) -> dict[str, str]:
+    for g in item.tags or ():
+        if g.descriptor is not None and g.descriptor.code == code:
+            return {
+                t.descriptor.code: str(t.value)
+                for t in g.list_ or ()
+                if t.descriptor is not None and t.descriptor.code and t.value is not None
+            }
+    return {}
 
 
 def search_results(
@@ -117,6 +137,8 @@ def search_results(
             "bpp_uri": bpp_uri,
             "provider_id": provider.id,
             "provider_name": provider.descriptor.name if provider.descriptor else None,
+            "provider_rating": provider.rating,
+            "cities": sorted({c.city.code for c in provider.locations or () if c.city and c.city.code}),
             "items": items,
             "transaction_id": transaction_id,
             "source": source,
