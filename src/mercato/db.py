@@ -11,12 +11,14 @@ in that schema, which is created if missing. Tests use it to give each test its 
 from __future__ import annotations
 
 import os
+import time
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from sqlalchemy import DateTime, Dialect, Engine, TypeDecorator, create_engine, event, text
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.orm import Session, sessionmaker
 
 
@@ -68,8 +70,17 @@ def is_sqlite(url: str) -> bool:
     return url.startswith("sqlite")
 
 
-def make_engine(url: str, *, pool_size: int = 10, echo: bool = False) -> Engine:
-    """Create an engine. SQLite gets WAL, foreign keys and a busy timeout; PostgreSQL a pool."""
+def make_engine(
+    url: str,
+    *,
+    pool_size: int = 10,
+    echo: bool = False,
+    ping_idle_s: float = 5.0,
+    pool_recycle_s: int = 1800,
+) -> Engine:
+    """Create an engine. SQLite gets WAL, foreign keys and a busy timeout; PostgreSQL a pool whose
+    connections are tested before use after ``ping_idle_s`` idle (:func:`ping_when_idle`) and
+    replaced after ``pool_recycle_s``."""
     url, schema = _split_schema(url)
     url = normalise_url(url)
     kwargs: dict[str, Any] = {"echo": echo, "future": True}
@@ -90,16 +101,44 @@ def make_engine(url: str, *, pool_size: int = 10, echo: bool = False) -> Engine:
             cur.close()
 
         return engine
-    kwargs.update(pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
+    kwargs.update(pool_size=pool_size, max_overflow=pool_size, pool_recycle=pool_recycle_s)
     if schema:
         if not schema.replace("_", "").isalnum():
             raise ValueError(f"schema name {schema!r} must be letters, digits and underscores")
         kwargs["connect_args"] = {"options": f"-csearch_path={schema}"}
-        engine = create_engine(url, **kwargs)
+    engine = create_engine(url, **kwargs)
+    ping_when_idle(engine, ping_idle_s)
+    if schema:
         with engine.begin() as conn:
             conn.execute(text(f'CREATE SCHEMA IF NOT EXISTS "{schema}"'))
-        return engine
-    return create_engine(url, **kwargs)
+    return engine
+
+
+def ping_when_idle(engine: Engine, idle_s: float) -> None:
+    """Test a pooled connection before use only when it sat idle for more than ``idle_s`` seconds.
+
+    ``pool_pre_ping`` would ping on every checkout: a server round trip per transaction on the hot
+    path, where connections are reused within milliseconds. A connection that broke while idle (the
+    server restarted, a proxy dropped it) is still caught here, and replaced: raising
+    ``DisconnectionError`` in a checkout listener makes the pool discard it and try another.
+    Connections older than ``pool_recycle`` are replaced anyway."""
+
+    @event.listens_for(engine, "checkin")
+    def _checked_in(_dbapi_conn: Any, record: Any) -> None:
+        record.info["idle_since"] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _checked_out(dbapi_conn: Any, record: Any, _proxy: Any) -> None:
+        since = record.info.get("idle_since")
+        if since is None or time.monotonic() - since <= idle_s:
+            return
+        try:
+            cur = dbapi_conn.cursor()
+            cur.execute("SELECT 1")
+            cur.close()
+            dbapi_conn.rollback()
+        except Exception as exc:
+            raise DisconnectionError(f"a pooled connection died while idle: {exc}") from exc
 
 
 def session_factory(engine: Engine) -> sessionmaker[Session]:
