@@ -31,6 +31,7 @@ from mercato.seller.store import stock as store_stock
 from mercato.seller.store.tables import ReturnRow
 
 from .export import orders_csv, orders_frame
+from .pools import pool_admin_router
 from .schemas import CancelIn, CategoryIn, ItemIn, LocationIn, OrderOut, ProviderIn, RefundIn, StockChange
 
 
@@ -350,4 +351,5 @@ def admin_router(host: AdminHost) -> APIRouter:
         except (InputError, ValueError) as exc:
             raise HTTPException(422, f"cannot build the report yet: {exc}") from None
 
+    r.include_router(pool_admin_router(host))  # type: ignore[arg-type]  # the node is a PoolHost too
     return r

@@ -21,6 +21,7 @@ from sqlalchemy import select as sql_select
 from mercato.protocol.errors import Code, ProtocolError
 from mercato.protocol.models import SearchRequest, SelectRequest
 from mercato.protocol.models.base import parse_rfc3339
+from mercato.seller import pools as seller_pools
 from mercato.seller.domain import Catalog, Item, Quote
 from mercato.seller.store import Callback, checkout
 from mercato.seller.store import catalog as store_catalog
@@ -179,6 +180,7 @@ def run_search(env: Env, q: SearchQuery) -> dict[str, Any]:
         if (changed is None or i.id in changed) and _matches(i, cat, q)
     ]
     page = found[(q.page - 1) * q.page_size : q.page * q.page_size]
+    pool_tags = seller_pools.pool_tags(env.store)  # pool offers carry their pool terms and progress
     providers: dict[str, dict[str, Any]] = {}
     for item in page:
         p = providers.get(item.provider_id)
@@ -201,6 +203,8 @@ def run_search(env: Env, q: SearchQuery) -> dict[str, Any]:
             p["items"] = []
             providers[item.provider_id] = p
         p["items"].append(beckn.item_json(item, avail.get(item.id, 0)))
+        if item.id in pool_tags:
+            p["items"][-1]["tags"].extend(pool_tags[item.id])
     catalog: dict[str, Any] = {
         "descriptor": {"name": "Mercato seller"},
         "providers": list(providers.values()),

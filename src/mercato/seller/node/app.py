@@ -30,6 +30,7 @@ from mercato.seller.config import SellerConfig
 from mercato.seller.domain import Address, DeliveryPolicy, Descriptor, GeoPoint, Location, Money, Provider
 from mercato.seller.domain.support import SupportContact
 from mercato.seller.handlers import Env, Identity, SellerHandlers
+from mercato.seller.pools import deadline_loop as pool_deadline_loop
 from mercato.seller.publish import publish
 from mercato.seller.store import Store, open_store
 from mercato.seller.store import catalog as store_catalog
@@ -42,6 +43,7 @@ from mercato.transport.server import BecknReceiver
 from .autopublish import AutoPublisher
 from .delivery import Delivery, LockedOutboxWorker
 from .onboarding import registry_keys, subscribe_until_done
+from .pool_routes import pool_router
 from .sender import CallbackSender
 
 log = logging.getLogger("mercato.seller.node")
@@ -105,6 +107,7 @@ class SellerNode:
             description="Merchant admin API of a Mercato seller node (Beckn BPP).",
         )
         self.api.include_router(admin_router(self))
+        self.api.include_router(pool_router(self))  # signed commitments in, the pool's clearing out
         self.api.add_api_route("/on_subscribe", self.on_subscribe, methods=["POST"], include_in_schema=False)
         self.api.add_api_route("/health", self.health, methods=["GET"], include_in_schema=False)
         self.api.add_api_route("/track/{order_id}", self.track, methods=["GET"], include_in_schema=False)
@@ -197,6 +200,7 @@ class SellerNode:
         self._delivery = Delivery(LockedOutboxWorker(self.store, send))
         tasks = [asyncio.create_task(self._delivery.run(self._stop))]
         tasks.append(asyncio.create_task(self._connect()))
+        tasks.append(asyncio.create_task(pool_deadline_loop(self, self._stop)))
         if self.autopublish is not None:
             tasks.append(asyncio.create_task(self.autopublish.run(self._stop)))
         try:
