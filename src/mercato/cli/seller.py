@@ -129,6 +129,32 @@ def serve_command(
         raise typer.Exit(status)
 
 
+@app.command("set-password")
+def set_password_command(
+    config: Path = typer.Option(Path("seller.toml"), "--config", help="The node's seller.toml."),
+    user: str = typer.Option("admin", "--user", help="Console user name (letters, digits, '_', '-')."),
+    password_stdin: bool = typer.Option(
+        False, "--password-stdin", help="Read the password from the first line of stdin (for scripts)."
+    ),
+) -> None:
+    """Set a merchant console user's password (stored as a salted scrypt hash in [console.users])."""
+    import sys
+
+    from mercato.seller.config import ConfigError, set_console_password
+    from mercato.seller.console.passwords import PasswordError, check_new_password, hash_password
+
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    else:
+        password = typer.prompt("New password", hide_input=True, confirmation_prompt=True)
+    try:
+        check_new_password(password)
+        set_console_password(config, user, hash_password(password))
+    except (PasswordError, ConfigError) as exc:
+        raise _fail(str(exc)) from None
+    typer.echo(f"console password of {user!r} set in {config}; restart the node to use it")
+
+
 @app.command("publish")
 def publish_command(
     config: Path = typer.Option(Path("seller.toml"), "--config", help="The node's seller.toml."),

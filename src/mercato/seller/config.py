@@ -40,12 +40,22 @@ free_delivery_from = 0                  # 0: never free
 [support]
 phone = "+91 80 1234 5678"
 email = "help@shop.example.org"
+
+[console]                               # the merchant console at /console
+session_secret = "..."                  # signs session cookies; empty: derived from admin.token
+idle_minutes = 120                      # a session ends after this long without a request
+lifetime_hours = 12                     # ... and this long after login at the latest
+secure_cookie = false                   # true when the node is reached over https
+
+[console.users]                         # user = scrypt hash; set with `mercato seller set-password`
+admin = "scrypt$n=16384,r=8,p=1$...$..."
 ```
 """
 
 from __future__ import annotations
 
 import os
+import re
 import secrets
 import tomllib
 import uuid
@@ -85,6 +95,24 @@ class SupportConfig:
 
 
 @dataclass(frozen=True)
+class ConsoleConfig:
+    users: tuple[tuple[str, str], ...] = ()  # (user name, password hash)
+    session_secret: str = ""
+    idle_s: int = 2 * 3600
+    lifetime_s: int = 12 * 3600
+    secure_cookie: bool = False
+
+    def password_hash(self, user: str) -> str | None:
+        return dict(self.users).get(user)
+
+    def __repr__(self) -> str:  # never show hashes or the secret
+        return f"ConsoleConfig(users={[u for u, _ in self.users]!r})"
+
+
+USER_NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+
+
+@dataclass(frozen=True)
 class SellerConfig:
     subscriber_id: str
     unique_key_id: str
@@ -104,6 +132,7 @@ class SellerConfig:
     store: StoreConfig = field(default_factory=StoreConfig)
     support: SupportConfig = field(default_factory=SupportConfig)
     path: Path | None = None
+    console: ConsoleConfig = field(default_factory=ConsoleConfig)
 
     def load_keys(self) -> KeyPair:
         try:
@@ -194,7 +223,76 @@ def _parse(data: dict[str, Any], p: Path) -> SellerConfig:
         store=store,
         support=support,
         path=p,
+        console=_console(data.get("console", {})),
     )
+
+
+def _console(con: dict[str, Any]) -> ConsoleConfig:
+    users = _get(con, "users", dict, "console", {})
+    for name, h in users.items():
+        if not USER_NAME.match(name):
+            raise ConfigError(f"console.users: user name {name!r} may use only letters, digits, '_' and '-'")
+        if not isinstance(h, str):
+            raise ConfigError(f"console.users.{name} must be a password hash string")
+    secret = _get(con, "session_secret", str, "console", "")
+    if secret and len(secret) < 16:
+        raise ConfigError("console.session_secret must be at least 16 characters (or empty)")
+    idle = _get(con, "idle_minutes", int, "console", 120)
+    life = _get(con, "lifetime_hours", int, "console", 12)
+    if idle < 1 or life < 1:
+        raise ConfigError("console.idle_minutes and console.lifetime_hours must be at least 1")
+    return ConsoleConfig(
+        users=tuple(sorted(users.items())),
+        session_secret=secret,
+        idle_s=idle * 60,
+        lifetime_s=life * 3600,
+        secure_cookie=_get(con, "secure_cookie", bool, "console", False),
+    )
+
+
+def set_console_password(path: str | Path, user: str, password_hash: str) -> None:
+    """Write ``user = "<hash>"`` into the ``[console.users]`` table of the config file (replacing the
+    user's old hash, adding the table if missing); the rest of the file is kept as it is."""
+    p = Path(path)
+    if not USER_NAME.match(user):
+        raise ConfigError(f"user name {user!r} may use only letters, digits, '_' and '-' (at most 64)")
+    try:
+        text = p.read_text()
+    except FileNotFoundError:
+        raise ConfigError(f"{p}: no such file (create one with `mercato seller init`)") from None
+    try:
+        before = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{p}: not valid TOML: {exc}") from None
+    con = before.get("console", {})
+    if not isinstance(con, dict) or not isinstance(con.get("users", {}), dict):
+        raise ConfigError(f"{p}: [console] users must be a table")
+    entry = f'{user} = "{password_hash}"'
+    lines = text.splitlines()
+    header = next((i for i, ln in enumerate(lines) if ln.strip() == "[console.users]"), None)
+    if header is None:
+        if "users" in con:
+            raise ConfigError(f"{p}: write console users as a [console.users] table to use set-password")
+        lines += ["", "[console.users]", entry]
+    else:
+        end = next(
+            (i for i in range(header + 1, len(lines)) if lines[i].lstrip().startswith("[")), len(lines)
+        )
+        key = re.compile(rf'^\s*("?){re.escape(user)}\1\s*=')
+        at = next((i for i in range(header + 1, end) if key.match(lines[i])), None)
+        if at is None:
+            lines.insert(header + 1, entry)
+        else:
+            lines[at] = entry
+    new = "\n".join(lines) + "\n"
+    after = tomllib.loads(new)
+    if after["console"]["users"].get(user) != password_hash:  # pragma: no cover - defensive
+        raise ConfigError(f"{p}: could not write the password hash")
+    tmp = p.with_name(p.name + ".tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        fh.write(new)
+    os.replace(tmp, p)
 
 
 def write_starter(
@@ -260,6 +358,10 @@ free_delivery_from = 50000
 
 [support]
 email = "help@example.org"
+
+[console]
+session_secret = "{secrets.token_urlsafe(32)}"
+# add a console user with: mercato seller set-password --config <this file>
 """
     fd = os.open(cfg, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w") as fh:

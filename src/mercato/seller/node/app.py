@@ -27,6 +27,7 @@ from mercato.protocol.onboarding import OnboardingError, answer_registry_challen
 from mercato.protocol.signing import SignatureError
 from mercato.seller.admin.api import admin_router
 from mercato.seller.config import SellerConfig
+from mercato.seller.console import mount_console
 from mercato.seller.domain import Address, DeliveryPolicy, Descriptor, GeoPoint, Location, Money, Provider
 from mercato.seller.domain.support import SupportContact
 from mercato.seller.handlers import Env, Identity, SellerHandlers
@@ -108,6 +109,7 @@ class SellerNode:
         )
         self.api.include_router(admin_router(self))
         self.api.include_router(pool_router(self))  # signed commitments in, the pool's clearing out
+        self.console = mount_console(self.api, self)  # the merchant console's pages under /console
         self.api.add_api_route("/on_subscribe", self.on_subscribe, methods=["POST"], include_in_schema=False)
         self.api.add_api_route("/health", self.health, methods=["GET"], include_in_schema=False)
         self.api.add_api_route("/track/{order_id}", self.track, methods=["GET"], include_in_schema=False)

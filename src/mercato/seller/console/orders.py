@@ -1,0 +1,224 @@
+"""Dashboard and orders board: the order moves go through the same store functions, notifier and
+outbox wake-up as the admin API, so the buyer app hears of each one (unsolicited on_status,
+on_cancel, on_update) exactly as it does for an API call."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from fastapi import APIRouter
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import Response
+
+from mercato.seller.admin.api import ACTION_ALIASES, ORDER_ACTIONS
+from mercato.seller.domain import Action, DomainError, FulfillmentType, IllegalTransition, Order
+from mercato.seller.domain.cancellation import Party, reasons_for
+from mercato.seller.handlers.orders import notifier
+from mercato.seller.store import aftersales as store_aftersales
+from mercato.seller.store import orders as store_orders
+
+from . import data, forms
+from .core import Console, fields
+
+# the moves offered as buttons, in the order a parcel goes (ship = handed to the courier)
+BUTTONS = (
+    ("accept", "Accept"),
+    ("pack", "Mark packed"),
+    ("assign-agent", "Agent assigned"),
+    ("ship", "Ship (picked up)"),
+    ("out-for-delivery", "Out for delivery"),
+    ("deliver", "Mark delivered"),
+    ("collect", "Collected by buyer"),
+    ("rto-deliver", "Returned to us"),
+    ("rto-dispose", "Write off return"),
+)
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+def console_actions(order: Order) -> list[tuple[str, str]]:
+    """The buttons the order's status allows (console names: ``ship`` is the domain's pick-up)."""
+    allowed = {a.value for a in order.allowed_actions()}
+    out = []
+    for name, label in BUTTONS:
+        a = ACTION_ALIASES.get(name) or Action(name)
+        if name == "deliver" and order.fulfillment_type is FulfillmentType.PICKUP:
+            continue
+        if a.value in allowed:
+            out.append((name, label))
+    return out
+
+
+def move(console: Console, order_id: str, action: str) -> Order:
+    """One order move, exactly as ``POST /admin/orders/{id}/{action}`` makes it."""
+    if action not in ORDER_ACTIONS:
+        raise ValueError(f"unknown order action {action!r}")
+    host = console.host
+    current = store_orders.get(host.store, order_id)
+    a = ACTION_ALIASES.get(action) or Action(action)
+    if a is Action.DELIVER and current.fulfillment_type is FulfillmentType.PICKUP:
+        a = Action.COLLECT
+    order = store_orders.act(
+        host.store, order_id, a, now(), by="seller", notify=notifier(host.env, order_id, "on_status")
+    )
+    host.wake()
+    return order
+
+
+def cancel(console: Console, order_id: str, code: str) -> Order:
+    host = console.host
+    notify = notifier(host.env, order_id, "on_cancel")
+    store_orders.cancel(host.store, order_id, code, Party.SELLER, now(), notify=notify)
+    host.wake()
+    return store_orders.get(host.store, order_id)
+
+
+def refund(console: Console, order_id: str, amount: int, reason: str) -> Order:
+    host = console.host
+    notify = notifier(host.env, order_id, "on_update")
+    order = store_aftersales.refund(host.store, order_id, amount, reason, now(), notify)
+    host.wake()
+    return order
+
+
+def order_view(console: Console, order_id: str) -> dict[str, Any]:
+    store = console.host.store
+    order = store_orders.get(store, order_id)
+    details = store_orders.details_of(store, order_id)
+    names = {r["id"]: r["name"] for r in data.catalog_rows(store)}
+    quote_lines = {ln.item_id: ln for ln in order.quote.lines}
+    lines = []
+    for ln in order.lines:
+        q = quote_lines.get(ln.item_id)
+        lines.append(
+            {
+                "item_id": ln.item_id,
+                "name": names.get(ln.item_id, ln.item_id),
+                "quantity": ln.quantity,
+                "cancelled": ln.cancelled,
+                "unit_price": q.unit_price.amount if q else None,
+                "amount": q.amount.amount if q else None,
+            }
+        )
+    return {
+        "order": order,
+        "details": details,
+        "lines": lines,
+        "actions": console_actions(order),
+        "reasons": [(r.code, f"{r.code} · {r.reason}") for r in reasons_for(Party.SELLER, order)],
+        "refundable": order.paid.amount - order.refunded.amount,
+        "history": list(reversed(order.history)),
+        "column": data.column_of(order.state.value, order.fulfillment_state.value),
+    }
+
+
+def error(text: str) -> dict[str, Any]:
+    return {"messages": [{"kind": "error", "text": text}]}
+
+
+def add_order_routes(r: APIRouter, console: Console) -> None:
+    @r.get("/")
+    async def dashboard(request: Request) -> Response:
+        ctx = console.session_of(request)
+        dash = await run_in_threadpool(data.dashboard, console.host.store)
+        return console.page(
+            request, ctx, "dashboard.html", {"title": "Dashboard", "d": dash}, current="dashboard"
+        )
+
+    @r.get("/orders")
+    async def board(request: Request) -> Response:
+        ctx = console.session_of(request)
+        columns = await run_in_threadpool(data.board, console.host.store)
+        return console.page(
+            request, ctx, "orders.html", {"title": "Orders", "columns": columns}, current="orders"
+        )
+
+    async def show(
+        request: Request, ctx: Any, order_id: str, extra: dict[str, Any], status: int = 200
+    ) -> Response:
+        try:
+            view = await run_in_threadpool(order_view, console, order_id)
+        except DomainError:
+            return console.page(
+                request, ctx, "not_found.html", {"title": "No such order", "what": f"order {order_id}"},
+                current="orders", status=404,
+            )  # fmt: skip
+        view.update(extra)
+        return console.page(
+            request,
+            ctx,
+            "order.html",
+            {"title": f"Order {order_id[:8]}", **view},
+            current="orders",
+            status=status,
+        )
+
+    @r.get("/orders/{order_id}")
+    async def order_page(request: Request, order_id: str) -> Response:
+        ctx = console.session_of(request)
+        return await show(request, ctx, order_id, {})
+
+    @r.post("/orders/{order_id}/act")
+    async def act(request: Request, order_id: str) -> Response:
+        ctx = console.session_of(request)
+        form = await request.form()
+        console.check_csrf(ctx, form)
+        action = fields(form).get("action", "")
+        back = f"/console/orders/{order_id}"
+        if action not in ORDER_ACTIONS:
+            return await show(request, ctx, order_id, error(f"Unknown action {action[:40]!r}."), 400)
+        try:
+            order = await run_in_threadpool(move, console, order_id, action)
+        except IllegalTransition as exc:
+            msg = f"Cannot {action} now: {exc.message}"
+            return await show(request, ctx, order_id, error(msg), 409)
+        except DomainError as exc:
+            return await show(request, ctx, order_id, error(exc.message), 409)
+        text = f"Order {order_id[:8]}: {order.fulfillment_state.value}; the buyer app is told."
+        target = back if fields(form).get("back") != "board" else "/console/orders"
+        return console.redirect(ctx, target, [("ok", text)])
+
+    @r.post("/orders/{order_id}/cancel")
+    async def cancel_order(request: Request, order_id: str) -> Response:
+        ctx = console.session_of(request)
+        form = await request.form()
+        console.check_csrf(ctx, form)
+        values = fields(form)
+        errors: forms.Errors = {}
+        code = forms.text(values, "code", errors, max_len=3)
+        if errors:
+            return await show(request, ctx, order_id, {"cancel_errors": errors, "values": values}, 400)
+        try:
+            await run_in_threadpool(cancel, console, order_id, code)
+        except DomainError as exc:
+            extra = {"cancel_errors": {"code": exc.message}, "values": values}
+            return await show(request, ctx, order_id, extra, 409)
+        done = [("ok", "Order cancelled; the buyer app is told.")]
+        return console.redirect(ctx, f"/console/orders/{order_id}", done)
+
+    @r.post("/orders/{order_id}/refund")
+    async def refund_order(request: Request, order_id: str) -> Response:
+        ctx = console.session_of(request)
+        form = await request.form()
+        console.check_csrf(ctx, form)
+        values = fields(form)
+        try:
+            currency = (await run_in_threadpool(store_orders.get, console.host.store, order_id)).currency
+        except DomainError:
+            return await show(request, ctx, order_id, {})
+        errors: forms.Errors = {}
+        amount = forms.money(values, "amount", currency, errors, allow_zero=False)
+        reason = forms.text(values, "reason", errors, max_len=200)
+        if errors or amount is None:
+            return await show(request, ctx, order_id, {"refund_errors": errors, "values": values}, 400)
+        try:
+            await run_in_threadpool(refund, console, order_id, amount, reason)
+        except DomainError as exc:
+            extra = {"refund_errors": {"amount": exc.message}, "values": values}
+            return await show(request, ctx, order_id, extra, 409)
+        done = [("ok", "Refund recorded; the buyer app is told.")]
+        return console.redirect(ctx, f"/console/orders/{order_id}", done)
