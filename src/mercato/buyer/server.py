@@ -15,6 +15,7 @@ from starlette.routing import Route
 from mercato.buyer.api import LocalApi
 from mercato.buyer.node import BuyerNode, NodeConfig
 from mercato.buyer.onboarding import RegistryInfo, fetch_registry_info, on_subscribe_route, subscribe
+from mercato.buyer.pools import pool_routes
 from mercato.buyer.store import open_store
 from mercato.transport.lookup import LookupCache, RegistryKeySource
 
@@ -31,7 +32,8 @@ def build_app(node: BuyerNode, token: str, extra_routes: list[Route] | None = No
             await node.aclose()
 
     api = LocalApi(node, token)
-    return node.receiver.in_front_of(api.app(extra_routes, lifespan=lifespan))
+    routes = [*(extra_routes or []), *pool_routes(api)]  # /api/pools/...
+    return node.receiver.in_front_of(api.app(routes, lifespan=lifespan))
 
 
 @dataclass

@@ -105,6 +105,14 @@ def _tag_values(item: Item, code: str) -> dict[str, str]:
     return {}
 
 
+def _with_pool(view: dict[str, Any], item: Item) -> dict[str, Any]:
+    """A pool offer keeps its pool terms and progress (``pool`` tags) and tiers (``pool_tiers``)."""
+    pool = _tag_values(item, "pool")
+    if pool:
+        view["pool"] = {**pool, "tiers": _tag_values(item, "pool_tiers")}
+    return view
+
+
 def search_results(
     catalog: Catalog,
     *,
@@ -131,7 +139,7 @@ def search_results(
                 if signed is None:
                     continue
                 item = Item.model_validate(signed)
-            items.append(_item_view(item))
+            items.append(_with_pool(_item_view(item), item))
         result = {
             "bpp_id": bpp_id,
             "bpp_uri": bpp_uri,

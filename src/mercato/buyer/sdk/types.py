@@ -19,6 +19,7 @@ class Item:
     currency: str | None
     category_ids: tuple[str, ...] = ()
     available: int | None = None
+    pool: dict[str, Any] | None = None  # a pool offer's terms and progress (docs/pools.md)
 
     @classmethod
     def from_json(cls, d: dict[str, Any]) -> Item:
@@ -29,6 +30,7 @@ class Item:
             currency=d.get("currency"),
             category_ids=tuple(d.get("category_ids") or ()),
             available=d.get("available"),
+            pool=d.get("pool"),
         )
 
 
