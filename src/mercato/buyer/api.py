@@ -19,7 +19,7 @@ import orjson
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
-from starlette.routing import Route
+from starlette.routing import BaseRoute, Route
 
 from mercato.buyer.errors import BadRequest, BuyerError, NotFound, Unauthorized
 from mercato.buyer.node import BuyerNode
@@ -100,7 +100,7 @@ class LocalApi:
             Route("/api/events", g(self.events), methods=["GET"]),
         ]
 
-    def app(self, extra_routes: list[Route] | None = None, lifespan: Any = None) -> Starlette:
+    def app(self, extra_routes: list[BaseRoute] | None = None, lifespan: Any = None) -> Starlette:
         return Starlette(routes=[*self.routes(), *(extra_routes or [])], lifespan=lifespan)
 
     # --- routes -----------------------------------------------------------------------------

@@ -10,17 +10,18 @@ from dataclasses import dataclass
 from typing import Any
 
 from starlette.applications import Starlette
-from starlette.routing import Route
+from starlette.routing import BaseRoute
 
 from mercato.buyer.api import LocalApi
 from mercato.buyer.node import BuyerNode, NodeConfig
 from mercato.buyer.onboarding import RegistryInfo, fetch_registry_info, on_subscribe_route, subscribe
 from mercato.buyer.pools import pool_routes
 from mercato.buyer.store import open_store
+from mercato.buyer.web import Storefront
 from mercato.transport.lookup import LookupCache, RegistryKeySource
 
 
-def build_app(node: BuyerNode, token: str, extra_routes: list[Route] | None = None) -> Any:
+def build_app(node: BuyerNode, token: str, extra_routes: list[BaseRoute] | None = None) -> Any:
     """The node's ASGI app: Beckn callbacks in front of the local API; starts and stops the node."""
 
     @contextlib.asynccontextmanager
@@ -32,7 +33,8 @@ def build_app(node: BuyerNode, token: str, extra_routes: list[Route] | None = No
             await node.aclose()
 
     api = LocalApi(node, token)
-    routes = [*(extra_routes or []), *pool_routes(api)]  # /api/pools/...
+    storefront = Storefront(node, api.orders)  # the web pages at / (no bearer token; a session cookie)
+    routes = [*(extra_routes or []), *storefront.routes(), *pool_routes(api)]  # /api/pools/...
     return node.receiver.in_front_of(api.app(routes, lifespan=lifespan))
 
 

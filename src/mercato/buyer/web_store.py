@@ -1,0 +1,115 @@
+"""The storefront's rows in the buyer database: carts keyed by the browser's session cookie (a
+cart outlives the session and a restart of the node) and checkouts keyed by the idempotency token
+of the checkout form (a form sent twice runs the checkout once). Migration ``b0002``.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import orjson
+import sqlalchemy as sa
+from sqlalchemy import Engine
+from sqlalchemy.exc import IntegrityError
+
+from mercato.buyer.store import now_rfc3339
+
+web_metadata = sa.MetaData()
+
+carts = sa.Table(
+    "buyer_web_carts",
+    web_metadata,
+    sa.Column("session_id", sa.String(64), primary_key=True),
+    sa.Column("lines", sa.Text(), nullable=False),  # JSON list of cart lines
+    sa.Column("updated_at", sa.String(32), nullable=False),
+)
+
+checkouts = sa.Table(
+    "buyer_web_checkouts",
+    web_metadata,
+    sa.Column("token", sa.String(64), primary_key=True),
+    sa.Column("session_id", sa.String(64), nullable=False),
+    sa.Column("state", sa.String(16), nullable=False),  # running | done
+    sa.Column("result", sa.Text(), nullable=True),  # JSON: the checkout's per-seller results
+    sa.Column("created_at", sa.String(32), nullable=False),
+    sa.Column("updated_at", sa.String(32), nullable=False),
+)
+
+
+class WebStore:
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    # --- carts ------------------------------------------------------------------------------
+
+    def cart(self, session_id: str) -> list[dict[str, Any]]:
+        with self.engine.connect() as conn:
+            raw = conn.execute(sa.select(carts.c.lines).where(carts.c.session_id == session_id)).scalar()
+        if not raw:
+            return []
+        lines = orjson.loads(raw)
+        return [ln for ln in lines if isinstance(ln, dict)] if isinstance(lines, list) else []
+
+    def save_cart(self, session_id: str, lines: list[dict[str, Any]]) -> None:
+        data = orjson.dumps(lines).decode()
+        t = now_rfc3339()
+        with self.engine.begin() as conn:
+            done = conn.execute(
+                carts.update().where(carts.c.session_id == session_id).values(lines=data, updated_at=t)
+            ).rowcount
+            if not done:
+                try:
+                    with conn.begin_nested():
+                        conn.execute(carts.insert().values(session_id=session_id, lines=data, updated_at=t))
+                except IntegrityError:  # created meanwhile by a concurrent request
+                    conn.execute(
+                        carts.update()
+                        .where(carts.c.session_id == session_id)
+                        .values(lines=data, updated_at=t)
+                    )
+
+    # --- checkouts --------------------------------------------------------------------------
+
+    def claim_checkout(self, token: str, session_id: str) -> bool:
+        """True when this call may run the checkout of ``token``; False when another one did or does."""
+        t = now_rfc3339()
+        try:
+            with self.engine.begin() as conn:
+                conn.execute(
+                    checkouts.insert().values(
+                        token=token, session_id=session_id, state="running", created_at=t, updated_at=t
+                    )
+                )
+        except IntegrityError:
+            return False
+        return True
+
+    def finish_checkout(self, token: str, result: list[dict[str, Any]]) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(
+                checkouts.update()
+                .where(checkouts.c.token == token)
+                .values(state="done", result=orjson.dumps(result).decode(), updated_at=now_rfc3339())
+            )
+
+    def checkout(self, token: str) -> dict[str, Any] | None:
+        with self.engine.connect() as conn:
+            row = conn.execute(sa.select(checkouts).where(checkouts.c.token == token)).first()
+        if row is None:
+            return None
+        return {
+            "token": row.token,
+            "session_id": row.session_id,
+            "state": row.state,
+            "result": orjson.loads(row.result) if row.result else None,
+        }
+
+    def wait_checkout(self, token: str, timeout_s: float, poll_s: float = 0.1) -> dict[str, Any] | None:
+        """The checkout once it is done (or as it stands when ``timeout_s`` ran out)."""
+        ends = time.monotonic() + timeout_s
+        while True:
+            found = self.checkout(token)
+            if found is None or found["state"] == "done" or time.monotonic() >= ends:
+                return found
+            time.sleep(poll_s)
