@@ -1,15 +1,17 @@
 """Checkout benchmark: complete Beckn checkouts per second against one seller node process.
 
-    mercato bench checkout [--json] [--db postgresql://...] [--checkouts N] [--concurrency C] [--py-spy DIR]
+    mercato bench checkout [--json] [--db postgresql://...] [--only-db] [--workers W] [--checkouts N]
+                           [--concurrency C] [--py-spy DIR]
 
 A registry and one seller node (`mercato seller serve`, SQLite by default; with ``--db`` also a
-PostgreSQL run) run as their own processes. This process is the load: a buyer app that subscribes
-through the registry, serves its callback receiver (signature verified against the registry's keys),
-and runs C concurrent buyers, each doing checkouts one after the other: signed ``select`` → wait for
-``on_select`` → ``init`` → ``on_init`` → ``confirm`` → ``on_confirm``. A step's latency is from sending
-the request to receiving its callback. Every checkout buys 1–3 units of one hot item whose stock is
-smaller than the demand, so the last buyers meet an out-of-stock answer and the node's locking is on
-the hot path. ``oversold`` = units confirmed beyond the stock (must be 0).
+PostgreSQL run, served by ``--workers W`` processes) run as their own processes. This process is the
+load: a buyer app that subscribes through the registry, serves its callback receiver (signature
+verified against the registry's keys), and runs C concurrent buyers, each doing checkouts one after
+the other: signed ``select`` → wait for ``on_select`` → ``init`` → ``on_init`` → ``confirm`` →
+``on_confirm``. A step's latency is from sending the request to receiving its callback. Every checkout
+buys 1–3 units of one hot item whose stock is smaller than the demand, so the last buyers meet an
+out-of-stock answer and the node's locking is on the hot path. ``oversold`` = units confirmed beyond
+the stock (must be 0). The CPU time of the seller's processes and of this one is reported per checkout.
 
 Progress goes to stderr; with ``--json`` exactly one JSON object goes to stdout, one entry per database.
 """
@@ -60,7 +62,7 @@ def _wait(url: str, ok: Any, proc: subprocess.Popen[bytes], timeout: float = 60)
 class Network:
     """Registry + seller node subprocesses in a temporary directory."""
 
-    def __init__(self, tmp: Path, db: str | None, py_spy: Path | None) -> None:
+    def __init__(self, tmp: Path, db: str | None, py_spy: Path | None, workers: int = 1) -> None:
         from mercato.seller.config import write_starter
 
         self.procs: list[subprocess.Popen[bytes]] = []
@@ -97,6 +99,8 @@ class Network:
         cfg.write_text(text)
         self.token = tomllib.loads(text)["admin"]["token"]
         cmd = [*CLI, "seller", "serve", "--config", str(cfg)]
+        if workers > 1:
+            cmd += ["--workers", str(workers)]
         if py_spy is not None:
             spy = Path(sys.executable).with_name("py-spy")
             py_spy.mkdir(parents=True, exist_ok=True)
@@ -109,6 +113,7 @@ class Network:
                 "200",
                 "--format",
                 "raw",
+                *(["--subprocesses"] if workers > 1 else []),
                 "-o",
                 str(out),
                 "--",
@@ -121,20 +126,27 @@ class Network:
         self.seller = seller
         self.seller_url = f"http://127.0.0.1:{sport}"
         self.seller_id = "bench-seller.example"
-        _wait(self.seller_url + "/health", lambda r: r.status_code == 200 and r.json()["subscribed"], seller)
+        self.workers = workers
+        ready: set[int] = set()
+        deadline = time.monotonic() + 60
+        while len(ready) < workers:  # every worker subscribed (each new connection reaches one of them)
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"only {len(ready)} of {workers} seller workers ready")
+            r = _wait(self.seller_url + "/health", lambda r: r.status_code == 200, seller)
+            if r.json()["subscribed"]:
+                ready.add(r.json()["pid"])
 
     def seller_cpu_s(self) -> float:
-        """CPU seconds (user + system) the seller process (or py-spy's child) has used so far."""
-        pids = [self.seller.pid]
+        """CPU seconds (user + system) the seller's process tree (py-spy, supervisor, workers) has used."""
+        total, todo = 0, [self.seller.pid]
         try:
-            kids = Path(f"/proc/{self.seller.pid}/task/{self.seller.pid}/children").read_text().split()
-            pids += [int(k) for k in kids]
+            while todo:
+                pid = todo.pop()
+                fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+                total += int(fields[11]) + int(fields[12])
+                todo += [int(k) for k in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
         except OSError:
             return float("nan")
-        total = 0
-        for pid in pids:
-            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-            total += int(fields[11]) + int(fields[12])
         return total / os.sysconf("SC_CLK_TCK")
 
     def admin(self, method: str, path: str, **kw: Any) -> Any:
@@ -186,7 +198,7 @@ class Buyer:
 
         from mercato.protocol.actions import CALLBACK_ACTIONS
         from mercato.protocol.onboarding import Participation, answer_on_subscribe, build_subscribe_request
-        from mercato.transport.client import BecknClient
+        from mercato.seller.node.sender import CallbackSender
         from mercato.transport.http import server_config
         from mercato.transport.lookup import LookupCache, RegistryKeySource
         from mercato.transport.server import BecknReceiver, Inbound
@@ -223,7 +235,9 @@ class Buyer:
         async with httpx.AsyncClient(timeout=30) as http:
             r = await http.post(self.net.registry_url + "/subscribe", content=req.body, headers=req.headers)
             r.raise_for_status()
-        self.client = BecknClient(self.id, "k1", self.keys.signing, timeout_s=60, max_connections=256)
+        # the lean HTTP/1.1 client the node sends its callbacks with (httpx costs more CPU per request
+        # than the signature; this process shares the cores with the node it measures)
+        self.client = CallbackSender(self.id, "k1", self.keys.signing, timeout_s=60, max_idle_per_host=256)
 
     async def stop(self) -> None:
         await self.client.aclose()
@@ -326,10 +340,10 @@ async def load(net: Network, checkouts: int, concurrency: int, stock: int, seed:
                 next_report = time.monotonic() + 2
 
     t0 = time.perf_counter()
-    cpu0 = net.seller_cpu_s()
+    cpu0, load0 = net.seller_cpu_s(), time.process_time()
     await asyncio.gather(*(worker() for _ in range(concurrency)))
     elapsed = time.perf_counter() - t0
-    cpu = net.seller_cpu_s() - cpu0
+    cpu, load_cpu = net.seller_cpu_s() - cpu0, time.process_time() - load0
     callbacks, retries = buyer.callbacks, buyer.retries
     await buyer.stop()
     levels = [s for s in net.admin("GET", "/admin/stock") if s["item_id"] == ITEM]
@@ -351,6 +365,10 @@ async def load(net: Network, checkouts: int, concurrency: int, stock: int, seed:
         "oversold": max(0, result["units"] - stock) + max(0, reserved - on_hand),
         "seller_cpu_ms_per_checkout": round(cpu * 1000 / max(1, done), 2),
         "seller_cpu_share": round(cpu / elapsed, 2),
+        "load_cpu_ms_per_checkout": round(load_cpu * 1000 / max(1, done), 2),
+        "load_cpu_share": round(load_cpu / elapsed, 2),
+        "seller_workers": net.workers,
+        "load_average": [round(x, 2) for x in os.getloadavg()],
     }
     for k, v in lat.items():
         s = sorted(v)
@@ -369,7 +387,7 @@ def run_one(db: str | None, args: argparse.Namespace) -> dict[str, Any]:
             schema = f"bench_{uuid.uuid4().hex[:10]}"
             db = f"{db}{'&' if '?' in db else '?'}schema={schema}"
         progress(f"{label}: starting registry and seller node")
-        net = Network(tmp, db, Path(args.py_spy) if args.py_spy else None)
+        net = Network(tmp, db, Path(args.py_spy) if args.py_spy else None, args.workers if db else 1)
         try:
             stock = int(args.checkouts * 2 * 0.9)  # ~2 units per checkout: the last ~10% find it sold out
             net.admin(
@@ -415,9 +433,12 @@ def main(argv: list[str]) -> int:
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--py-spy", default=None, help="record a py-spy flame graph of the seller node into DIR")
     p.add_argument("--only-db", action="store_true", help="with --db: skip the SQLite run")
+    p.add_argument(
+        "--workers", type=int, default=1, help="seller worker processes for the PostgreSQL run (1)"
+    )
     args = p.parse_args(argv)
-    if args.checkouts < 1 or args.concurrency < 1:
-        p.error("--checkouts and --concurrency must be at least 1")
+    if args.checkouts < 1 or args.concurrency < 1 or args.workers < 1:
+        p.error("--checkouts, --concurrency and --workers must be at least 1")
     out: dict[str, Any] = {}
     if not (args.only_db and args.db):
         out["sqlite"] = run_one(None, args)
