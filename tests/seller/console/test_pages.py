@@ -1,0 +1,275 @@
+"""Console pages over HTTP: dashboard figures, the orders board and its moves (each one queued as a
+signed callback to the buyer app, as the admin API does), cancel and refund, catalog and stock
+editing, catalog import with its errors, customers and retention. Bad forms answer 4xx with the
+error next to the field and change nothing."""
+
+from __future__ import annotations
+
+import random
+import uuid
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import orjson
+import pytest
+from sqlalchemy import select
+
+from mercato.seller.console import data
+from mercato.seller.domain import LineRequest
+from mercato.seller.store import catalog, orders, stock
+from mercato.seller.store.checkout import Basket, ConfirmRequest, confirm
+from mercato.transport.outbox import outbox_table
+from tests.seller.store.helpers import on_confirm
+
+from .conftest import Shop, make_shop
+
+FIXTURES = Path(__file__).resolve().parents[1] / "importers" / "data"
+
+
+def callbacks(shop: Shop, action: str) -> list[dict[str, object]]:
+    with shop.node.store.engine.connect() as c:
+        rows = c.execute(select(outbox_table.c.body).where(outbox_table.c.action == action)).all()
+    return [orjson.loads(r[0]) for r in rows]
+
+
+def fulfillment_state(body: dict[str, object]) -> str:
+    order = body["message"]["order"]  # type: ignore[index]
+    return next(
+        x["value"] for t in order["tags"] for x in t["list"] if x["descriptor"]["code"] == "fulfillment_state"
+    )
+
+
+def act(shop: Shop, oid: str, action: str, token: str, **extra: str) -> object:
+    return shop.client.post(
+        f"/console/orders/{oid}/act",
+        data={"action": action, "csrf_token": token, **extra},
+        follow_redirects=False,
+    )
+
+
+def run_journey(shop: Shop) -> None:
+    oid = shop.order("KETTLE", 2)
+    shop.login()
+    board = shop.client.get("/console/orders").text
+    assert f'data-order="{oid}"' in board and "2 × Brass kettle" in board
+    page = shop.client.get(f"/console/orders/{oid}").text
+    assert 'data-action="accept"' in page and 'data-action="deliver"' not in page
+    token = shop.csrf(f"/console/orders/{oid}")
+    expected = ["Pending", "Packed", "Order-picked-up", "Order-delivered"]
+    for n, action in enumerate(("accept", "pack", "ship", "deliver")):
+        r = act(shop, oid, action, token)
+        assert r.status_code == 303 and r.headers["location"] == f"/console/orders/{oid}"  # type: ignore[attr-defined]
+        sent = callbacks(shop, "on_status")
+        assert [fulfillment_state(b) for b in sent] == expected[: n + 1]
+    order = orders.get(shop.node.store, oid)
+    assert (order.state.value, order.fulfillment_state.value) == ("Completed", "Order-delivered")
+    assert data.column_of(order.state.value, order.fulfillment_state.value) == "delivered"
+    lv = stock.levels(shop.node.store, ["KETTLE"])[("KETTLE", "shop-main")]
+    assert (lv.on_hand, lv.reserved) == (18, 0)
+    assert "Nothing more to do" in shop.client.get(f"/console/orders/{oid}").text
+
+
+def test_merchant_moves_an_order_and_the_buyer_app_is_told(shop: Shop) -> None:
+    run_journey(shop)
+
+
+@pytest.mark.postgres
+def test_merchant_journey_on_postgresql(tmp_path: Path, pg_url: str) -> None:
+    shop = make_shop(tmp_path, pg_url)
+    try:
+        run_journey(shop)
+    finally:
+        shop.client.close()
+        shop.node.store.engine.dispose()
+
+
+def test_moves_the_order_does_not_allow_change_nothing(shop: Shop) -> None:
+    oid = shop.order()
+    shop.login()
+    token = shop.csrf()
+    r = act(shop, oid, "deliver", token)
+    assert r.status_code == 409 and "Cannot deliver now" in r.text  # type: ignore[attr-defined]
+    r = act(shop, oid, "explode", token)
+    assert r.status_code == 400 and "Unknown action" in r.text  # type: ignore[attr-defined]
+    r = act(shop, oid, "accept", "not-the-token")
+    assert r.status_code == 403  # type: ignore[attr-defined]
+    r = act(shop, "no-such-order", "accept", token)
+    assert r.status_code == 404  # type: ignore[attr-defined]
+    assert orders.get(shop.node.store, oid).state.value == "Created"
+    assert callbacks(shop, "on_status") == []
+    assert shop.client.get("/console/orders/no-such-order").status_code == 404
+
+
+def test_cancel_with_a_reason_and_refund(shop: Shop) -> None:
+    oid = shop.order("KETTLE", 1)
+    shop.login()
+    token = shop.csrf()
+    url = f"/console/orders/{oid}"
+    page = shop.client.get(url).text
+    assert "005 · Merchant rejected the order" in page and "009" not in page  # only the seller's codes
+    r = shop.client.post(url + "/cancel", data={"csrf_token": token, "code": ""})
+    assert r.status_code == 400 and 'id="e-code"' in r.text
+    r = shop.client.post(url + "/cancel", data={"csrf_token": token, "code": "999"})
+    assert r.status_code == 409 and 'id="e-code"' in r.text
+    for bad, why in (("", "required"), ("abc", "not an amount"), ("0", "more than zero"), ("99999", "")):
+        r = shop.client.post(url + "/refund", data={"csrf_token": token, "amount": bad, "reason": "dent"})
+        assert r.status_code in (400, 409) and 'id="e-amount"' in r.text and why in r.text
+    assert orders.get(shop.node.store, oid).refunded.amount == 0
+    r = shop.client.post(url + "/refund", data={"csrf_token": token, "amount": "100.50", "reason": "dent"})
+    assert r.status_code == 200 and "Refund recorded" in r.text
+    assert orders.get(shop.node.store, oid).refunded.amount == 10_050
+    assert len(callbacks(shop, "on_update")) == 1
+    r = shop.client.post(url + "/cancel", data={"csrf_token": token, "code": "005"})
+    assert r.status_code == 200 and "Order cancelled" in r.text
+    assert orders.get(shop.node.store, oid).state.value == "Cancelled"
+    assert len(callbacks(shop, "on_cancel")) == 1
+    assert stock.levels(shop.node.store, ["KETTLE"])[("KETTLE", "shop-main")].reserved == 0
+
+
+def test_dashboard_figures(shop: Shop) -> None:
+    now = datetime.now(UTC)
+    shop.order("KETTLE", 2)
+    shop.order("CUP", 1)
+    old = shop.order("KETTLE", 1, when=now - timedelta(days=3))  # 24 h to ship: late
+    d = data.dashboard(shop.node.store, now)
+    assert d.orders_today == 2 and d.revenue_today["INR"] > 2 * 250_000
+    assert [r.order_id for r in d.late_risk] == [old] and d.late_risk[0].late
+    assert [s["item_id"] for s in d.low_stock] == ["CUP"] and d.low_stock[0]["available"] == 2
+    assert d.open_by_state == {"Created": 3}
+    shop.login()
+    page = shop.client.get("/console/").text
+    assert 'data-kpi="orders-today">2<' in page and "late" in page and "Clay cup" in page
+
+
+def test_board_columns_follow_the_status() -> None:
+    assert data.column_of("Created", "Pending") == "new"
+    assert data.column_of("Accepted", "Pending") == "accepted"
+    assert data.column_of("In-progress", "Packed") == "packed"
+    assert data.column_of("In-progress", "Order-picked-up") == "shipping"
+    assert data.column_of("Completed", "Order-delivered") == "delivered"
+    assert data.column_of("Cancelled", "Cancelled") == "cancelled"
+    assert data.column_of("Cancelled", "RTO-Initiated") == "cancelled"
+
+
+def test_edit_an_item_and_its_stock(shop: Shop) -> None:
+    shop.login()
+    token = shop.csrf("/console/catalog/KETTLE")
+    url = "/console/catalog/KETTLE"
+    form = {
+        "csrf_token": token,
+        "name": "Brass kettle 2L",
+        "price": "2,750.5",
+        "max_quantity": "4",
+        "active": "on",
+    }
+    for field, bad in (("name", ""), ("price", "12.345"), ("price", "-1"), ("max_quantity", "0")):
+        r = shop.client.post(url, data={**form, field: bad})
+        assert r.status_code == 400 and f'id="e-{field}"' in r.text
+    assert catalog.load_all(shop.node.store).items["KETTLE"].price.amount == 250_000
+    r = shop.client.post(url, data=form)
+    assert r.status_code == 200 and "Saved Brass kettle 2L" in r.text
+    item = catalog.load_all(shop.node.store).items["KETTLE"]
+    assert (item.descriptor.name, item.price.amount, item.max_quantity) == ("Brass kettle 2L", 275_050, 4)
+    r = shop.client.post(url, data={**form, "active": ""})
+    assert "KETTLE" not in catalog.load_all(shop.node.store).items  # taken off sale
+    stock_form = {
+        "csrf_token": token,
+        "location_id": "shop-main",
+        "delta": "5",
+        "reason": "received",
+        "note": "",
+    }
+    for field, bad in (("delta", "0"), ("delta", "x"), ("reason", "theft?"), ("location_id", "nowhere")):
+        r = shop.client.post(url + "/stock", data={**stock_form, field: bad})
+        assert r.status_code == 400, (field, bad)
+    r = shop.client.post(url + "/stock", data={**stock_form, "delta": "-100", "reason": "damage"})
+    assert r.status_code == 400 and 'id="e-delta"' in r.text  # more than on hand
+    assert stock.levels(shop.node.store, ["KETTLE"])[("KETTLE", "shop-main")].on_hand == 20
+    r = shop.client.post(url + "/stock", data={**stock_form, "note": "PO 17"})
+    assert r.status_code == 200 and "+5" in r.text
+    r = shop.client.post(url + "/stock", data={**stock_form, "delta": "-2", "reason": "damage"})
+    assert stock.levels(shop.node.store, ["KETTLE"])[("KETTLE", "shop-main")].on_hand == 23
+    reasons = [e.reason for e in stock.ledger(shop.node.store, "KETTLE")]
+    assert reasons[-2:] == ["received: PO 17", "damage"]
+    assert shop.client.get("/console/catalog/NOPE").status_code == 404
+    assert "Brass kettle 2L" in shop.client.get("/console/catalog").text
+
+
+def upload(shop: Shop, name: str, content: bytes, fmt: str = "auto", token: str | None = None) -> object:
+    return shop.client.post(
+        "/console/import",
+        data={"csrf_token": token or shop.csrf("/console/import"), "format": fmt},
+        files={"file": (name, content, "text/csv")},
+    )
+
+
+def test_import_shows_file_line_and_column_and_stores_nothing(shop: Shop) -> None:
+    shop.login()
+    bad = b"id,name,price,stock\nTEA,Assam tea,120.00,10\nJAM,Mango jam,twelve,5\n"
+    r = upload(shop, "products.csv", bad)
+    assert r.status_code == 422  # type: ignore[attr-defined]
+    text = r.text  # type: ignore[attr-defined]
+    assert 'data-problem="file">products.csv<' in text and 'data-problem="line">3<' in text
+    assert 'data-problem="column">price<' in text and 'id="e-file"' in text
+    assert "TEA" not in catalog.load_all(shop.node.store).items
+    for name, content, why in (
+        ("", b"x", "choose a file"),
+        ("products.xlsx", b"x", "use a .csv or .json"),
+        ("empty.csv", b"", "empty"),
+    ):
+        r = upload(shop, name, content)
+        assert r.status_code == 400 and why in r.text  # type: ignore[attr-defined]
+    r = upload(shop, "p.csv", bad, fmt="excel")
+    assert r.status_code == 400 and 'id="e-format"' in r.text  # type: ignore[attr-defined]
+    r = upload(shop, "p.csv", bad, token="forged")
+    assert r.status_code == 403  # type: ignore[attr-defined]
+
+
+def test_import_native_and_shopify_files(shop: Shop) -> None:
+    shop.login()
+    good = b"id,name,price,stock\nTEA,Assam tea,120.00,10\nJAM,Mango jam,85.50,5\n"
+    r = upload(shop, "products.csv", good)
+    assert r.status_code == 200 and "Imported products.csv: 2 items" in r.text  # type: ignore[attr-defined]
+    items = catalog.load_all(shop.node.store).items
+    assert items["JAM"].price.amount == 8_550
+    assert stock.levels(shop.node.store, ["TEA"])[("TEA", "shop-main")].on_hand == 10
+    r = upload(shop, "shopify_products.csv", (FIXTURES / "shopify_products.csv").read_bytes())
+    assert r.status_code == 200 and "Imported shopify_products.csv" in r.text  # type: ignore[attr-defined]
+    assert len(catalog.load_all(shop.node.store).items) > 4
+
+
+def test_customers_without_orders_and_with_a_history(tmp_path: Path) -> None:
+    shop = make_shop(tmp_path)
+    shop.login()
+    page = shop.client.get("/console/customers")
+    assert page.status_code == 200 and "No orders yet" in page.text
+    assert shop.client.get("/console/customers/churn.csv").status_code == 404
+    assert shop.client.get("/console/customers/charts/p_alive.png").status_code == 404
+    rng = random.Random(3)
+    stock.receive(shop.node.store, "CUP", "shop-main", 10_000, datetime.now(UTC), "received")
+    start = datetime.now(UTC) - timedelta(days=420)
+    for c in range(60):  # customers who buy at their own pace and may stop after any purchase
+        day, mean = rng.randrange(0, 90), rng.uniform(10, 120)
+        while day < 410:
+            basket = Basket("shop", [LineRequest("CUP", rng.randint(1, 3))], city="std:080")
+            req = ConfirmRequest(
+                "bap.example", str(uuid.uuid4()), basket, buyer_id=f"cust-{c}", bap_uri="http://x"
+            )
+            confirm(shop.node.store, req, order_id=str(uuid.uuid4()), now=start + timedelta(days=day),
+                    respond=on_confirm)  # fmt: skip
+            day += 1 + int(rng.expovariate(1 / mean))
+            if rng.random() < 0.2:
+                break
+    page = shop.client.get("/console/customers")
+    assert page.status_code == 200 and "Churn-risk list" in page.text
+    assert "/console/customers/charts/retention_curves.png" in page.text
+    png = shop.client.get("/console/customers/charts/retention_curves.png")
+    assert png.status_code == 200 and png.content.startswith(b"\x89PNG")
+    assert shop.client.get("/console/customers/charts/../../etc/passwd").status_code == 404
+    assert shop.client.get("/console/customers/charts/nope.png").status_code == 404
+    csv = shop.client.get("/console/customers/churn.csv")
+    assert csv.status_code == 200 and csv.headers["content-type"].startswith("text/csv")
+    lines = csv.text.strip().splitlines()
+    assert lines[0].startswith("customer_id,") and len(lines) == 61
+    assert {ln.split(",")[0] for ln in lines[1:]} == {f"cust-{c}" for c in range(60)}
+    shop.client.close()
