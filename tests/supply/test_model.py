@@ -20,7 +20,8 @@ from tests.supply.twin_data import twin_doc
 def _problems(doc: Any) -> list[str]:
     with pytest.raises(SupplyInputError) as info:
         parse_twin(doc)
-    return info.value.problems
+    problems: list[str] = info.value.problems
+    return problems
 
 
 def test_good_document_parses_and_answers_lookups() -> None:

@@ -210,12 +210,12 @@ class Twin:
         return best
 
     def with_stock(self, levels: Mapping[tuple[str, str], int]) -> Twin:
-        """The same twin with stock replaced by ``levels`` ((item, location) → units; unknown dropped)."""
+        """The same twin with stock replaced by ``levels`` ((item, location) → units, negative: owed)."""
         ix = self._idx()
         stock = tuple(
             StockPosition(i, loc, q)
             for (i, loc), q in sorted(levels.items())
-            if i in ix["item"] and loc in ix["loc"] and q > 0
+            if i in ix["item"] and loc in ix["loc"] and q != 0
         )
         return replace(self, stock=stock, _index={})
 

@@ -191,6 +191,7 @@ class Plan:
         return the first day its goods can ship (None: not within the horizon)."""
         line = self.twin.line(line_id)
         release = self.today
+        jid = f"{ref}:{item}@{line_id}" if depth == 0 else f"{ref}:{item}"
         for b in sorted(self.twin.components(item), key=lambda b: b.component):
             need = b.quantity * quantity
             cref = f"{ref}/{b.component}"
@@ -210,10 +211,9 @@ class Plan:
                 got, _, trial = min(options, key=lambda o: (o[0], o[1]))
                 self.reservations, self.jobs = trial.reservations, trial.jobs
             else:
-                self.reservations.append(StockReservation(b.component, line.location, need, got, cref))
+                self.reservations.append(StockReservation(b.component, line.location, need, got, jid))
             release = max(release, got)
         others = [j for j in self.jobs if j.line == line_id]
-        jid = f"{ref}:{item}@{line_id}" if depth == 0 else f"{ref}:{item}"
         lo = schedule_line(line, [*others, Job(jid, item, quantity, line_id, release, release)], self.today,
                            self.twin.downtimes)  # fmt: skip
         due = next(s.finish for s in lo if s.job.id == jid)

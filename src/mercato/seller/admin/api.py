@@ -33,6 +33,7 @@ from mercato.seller.store.tables import ReturnRow
 from .export import orders_csv, orders_frame
 from .pools import pool_admin_router
 from .schemas import CancelIn, CategoryIn, ItemIn, LocationIn, OrderOut, ProviderIn, RefundIn, StockChange
+from .supply import supply_router
 
 
 class AdminHost(Protocol):
@@ -352,4 +353,5 @@ def admin_router(host: AdminHost) -> APIRouter:
             raise HTTPException(422, f"cannot build the report yet: {exc}") from None
 
     r.include_router(pool_admin_router(host))  # type: ignore[arg-type]  # the node is a PoolHost too
+    r.include_router(supply_router(host))  # the supply twin: /admin/supply/...
     return r

@@ -22,10 +22,11 @@ from mercato.seller.store import checkout as store_checkout
 from mercato.seller.store.checkout import ConfirmRequest
 
 from . import beckn
-from .discovery import order_draft_json
+from .discovery import estimate, order_draft_json
 from .env import Env
 from .parse import draft
 from .reply import callback, error_json, rewrap
+from .supply import confirm_hold, quote_promise
 
 
 def _stale(
@@ -68,7 +69,13 @@ def init(env: Env, req: InitRequest) -> Callback | None:
         require_available(fresh)
     except (QuoteChanged, InsufficientStock) as exc:
         return _stale(ctx, "on_init", env, exc, fresh, d.basket.provider_id)
-    order = order_draft_json(cat, fresh, d.basket, env.now(), d.details)
+    now = env.now()
+    fresh, window = quote_promise(env, fresh, d.basket, now, lambda q: estimate(cat, q, d.basket, now))
+    try:
+        require_available(fresh)
+    except InsufficientStock as exc:
+        return _stale(ctx, "on_init", env, exc, fresh, d.basket.provider_id)
+    order = order_draft_json(cat, fresh, d.basket, now, d.details, window)
     if "billing" in d.details:
         order["billing"] = d.details["billing"]
     order["payments"] = [beckn.payment_json(fresh.total, d.payment_type, False, d.details["collected_by"])]
@@ -91,16 +98,20 @@ def confirm(env: Env, req: BecknConfirm) -> Callback | None:
                 details[k] = v
     ptype = PaymentType(details.get("payment_type", d.payment_type.value))
 
+    order_id, now = str(uuid.uuid4()), env.now()
+    hold = confirm_hold(env, d.basket, order_id, now)
+
     def respond(order: Order) -> Callback:
-        return callback(ctx, "on_confirm", env.me, {"order": beckn.order_json(order, details)})
+        message = {"order": beckn.order_json(order, details)}
+        if hold is not None:
+            hold.stamp(message, order.quote, lambda q: _estimate(env, q, d.basket, now))
+        return callback(ctx, "on_confirm", env.me, message)
 
     creq = ConfirmRequest(
         ctx.bap_id, txn, d.basket, ptype, buyer_id=_buyer(details), bap_uri=str(ctx.bap_uri), details=details
     )
     try:
-        res = store_checkout.confirm(
-            env.store, creq, order_id=str(uuid.uuid4()), now=env.now(), respond=respond
-        )
+        res = store_checkout.confirm(env.store, creq, order_id=order_id, now=now, respond=respond, hold=hold)
     except QuoteChanged as exc:
         return _stale(ctx, "on_confirm", env, exc, exc.fresh, d.basket.provider_id)
     except InsufficientStock as exc:
@@ -108,6 +119,12 @@ def confirm(env: Env, req: BecknConfirm) -> Callback | None:
     if res.replayed:  # a concurrent duplicate won the race: answer with its stored on_confirm
         return rewrap(res.response, ctx, env.me)
     return None
+
+
+def _estimate(env: Env, q: Quote, basket: Any, now: Any) -> tuple[Any, Any]:
+    """The simple rule's window for lines the twin does not know (reads the catalog only then)."""
+    _, cat = store_checkout.quote_with_catalog(env.store, basket)
+    return estimate(cat, q, basket, now)
 
 
 def _explicit_payment(req: BecknConfirm) -> bool:

@@ -32,6 +32,7 @@ from . import beckn
 from .env import Env
 from .parse import bad, draft
 from .reply import callback
+from .supply import quote_promise
 
 DEFAULT_PAGE_SIZE = 50
 MAX_PAGE_SIZE = 500
@@ -239,9 +240,15 @@ def estimate(cat: Catalog, q: Quote, basket: Basket, now: datetime) -> tuple[dat
 
 
 def order_draft_json(
-    cat: Catalog, q: Quote, basket: Basket, now: datetime, details: Mapping[str, Any] | None = None
+    cat: Catalog,
+    q: Quote,
+    basket: Basket,
+    now: datetime,
+    details: Mapping[str, Any] | None = None,
+    window: tuple[datetime, datetime] | None = None,
 ) -> dict[str, Any]:
-    """The draft order of on_select / on_init: items with availability, a delivery estimate, the quote."""
+    """The draft order of on_select / on_init: items with availability, a delivery estimate (``window``:
+    the supply twin's promise; None: the simple rule), the quote."""
     items = []
     for ln in q.lines:
         items.append(
@@ -264,7 +271,12 @@ def order_draft_json(
         "items": items,
         "fulfillments": [
             beckn.fulfillment_json(
-                "F1", basket.fulfillment, None, d.get("end"), estimate(cat, q, basket, now), d.get("customer")
+                "F1",
+                basket.fulfillment,
+                None,
+                d.get("end"),
+                window or estimate(cat, q, basket, now),
+                d.get("customer"),
             )
         ],
         "quote": beckn.quote_json(q),
@@ -275,7 +287,8 @@ def select(env: Env, req: SelectRequest) -> Callback | None:
     d = draft(req.message.order if req.message else None, req.context)
     q, cat = checkout.quote_with_catalog(env.store, d.basket)
     now = env.now()
-    message = {"order": order_draft_json(cat, q, d.basket, now)}
+    q, window = quote_promise(env, q, d.basket, now, lambda q: estimate(cat, q, d.basket, now))
+    message = {"order": order_draft_json(cat, q, d.basket, now, window=window)}
     error = None
     if not q.fully_available:
         short = "; ".join(

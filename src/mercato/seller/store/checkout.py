@@ -200,12 +200,15 @@ def before_confirm(
 
 
 def confirm(store: Store, req: ConfirmRequest, *, order_id: str, now: datetime,
-            respond: Callable[[Order], Callback]) -> Confirmed:  # fmt: skip
+            respond: Callable[[Order], Callback],
+            hold: Callable[[Session, Quote], None] | None = None) -> Confirmed:  # fmt: skip
     """Confirm a basket: one order and its on_confirm in the outbox, or an error and nothing stored.
 
     Raises ``UnknownEntity`` / ``InvalidInput`` / ``InvalidQuantity`` / ``FulfillmentUnavailable`` for a
     bad basket, ``QuoteChanged`` (carrying the fresh quote) for a stale price, and ``InsufficientStock``
-    (with the quantity left per item) when the stock is gone."""
+    (with the quantity left per item) when the stock is gone. ``hold`` (the supply twin's
+    reservation of capacity and components) runs in the same transaction, after the stock rows are
+    locked and before the order is made; it may refuse with ``InsufficientStock``."""
     check_now(now)
     if not req.bap_id or not req.transaction_id:
         raise InvalidInput("bap_id and transaction_id are required")
@@ -225,6 +228,8 @@ def confirm(store: Store, req: ConfirmRequest, *, order_id: str, now: datetime,
                     earlier = quote_of(stored.quote)
                     details = details or dict(stored.details)
             fresh, catalog, book = _fresh(s, req.basket, lock=True)
+            if hold is not None:
+                hold(s, fresh)
             order, event = create_order(catalog, book, order_id, fresh, now, earlier, req.payment_type,
                                         buyer_id=req.buyer_id)  # fmt: skip
             orders.insert(

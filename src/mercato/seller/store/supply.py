@@ -1,0 +1,753 @@
+"""The supply twin in the seller's database: its document, promises, component reservations and the
+scheduling side of production orders (``seller_production_orders``, shared with demand pools).
+
+* The twin document (:mod:`mercato.supply.model`, file format in docs/supply.md) is one row, validated
+  before it is stored; :func:`twin_of` keeps the parsed twin per store for a few seconds, so a node
+  without a twin pays no query per quote after the first.
+* Stock comes from the node itself: the twin sees ``on_hand - reserved`` per (item, location) — a
+  negative number is what confirmed orders still owe, covered by receipts and production.
+* Open production orders are the plan's jobs; those made for an order or for replenishment add their
+  goods to the plan as receipts on the day after their due day. Component draws for a job are
+  reserved in ``seller_supply_reservations`` until the job starts (start consumes them from stock).
+* :func:`reserve_in` runs inside the confirm transaction: the order, its stock reservation, its
+  production orders and its promise commit together.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import JSON, BigInteger, Boolean, Date, Integer, String, column, delete, select, table, update
+from sqlalchemy.orm import Mapped, Session, mapped_column
+
+from mercato.db import UTCDateTime
+from mercato.seller.domain import InvalidInput, UnknownEntity
+from mercato.supply.errors import PromiseUnavailable, SupplyInputError
+from mercato.supply.model import Twin, parse_twin
+from mercato.supply.promise import Plan, Promise, StockReservation, route_days
+from mercato.supply.schedule import Job, Slot
+
+from .callbacks import Callback, send_later
+from .stock import lock_keys, write_back
+from .tables import ID, Base, ItemRow, LocationRow, StockLevelRow, table_of
+from .txn import Store, check_now
+
+CACHE_SECONDS = 5.0
+OPEN = ("planned", "started")
+
+
+class SupplyTwinRow(Base):
+    __tablename__ = "seller_supply_twin"
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    document: Mapped[dict[str, Any]] = mapped_column(JSON)
+    version: Mapped[int] = mapped_column(BigInteger)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class SupplyPromiseRow(Base):
+    __tablename__ = "seller_supply_promises"
+    order_id: Mapped[str] = mapped_column(ID, primary_key=True)
+    city: Mapped[str] = mapped_column(String(64))
+    ship_on: Mapped[date] = mapped_column(Date)
+    deliver_on: Mapped[date] = mapped_column(Date)  # the date the buyer was told last
+    promised_on: Mapped[date] = mapped_column(Date)  # the first promise
+    lines: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
+    late: Mapped[bool] = mapped_column(Boolean)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class SupplyReservationRow(Base):
+    __tablename__ = "seller_supply_reservations"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    production_order_id: Mapped[str] = mapped_column(ID, index=True)
+    item_id: Mapped[str] = mapped_column(ID)
+    location_id: Mapped[str] = mapped_column(ID)
+    quantity: Mapped[int] = mapped_column(BigInteger)
+    draw_on: Mapped[date] = mapped_column(Date)
+
+
+# seller_production_orders belongs to the pools' store module; scheduling reads and writes it as a
+# plain table (its own columns plus the ones migration s0003 added).
+PO = table(
+    "seller_production_orders",
+    column("id", String),
+    column("item_id", String),
+    column("quantity", BigInteger),
+    column("unit_price", BigInteger),
+    column("currency", String),
+    column("production_start", UTCDateTime()),
+    column("delivery_start", UTCDateTime()),
+    column("delivery_end", UTCDateTime()),
+    column("source", String),
+    column("state", String),
+    column("created_at", UTCDateTime()),
+    column("line_id", String),
+    column("location_id", String),
+    column("order_id", String),
+    column("release_on", Date),
+    column("due_on", Date),
+    column("expected_on", Date),
+    column("late", Boolean),
+    column("started_at", UTCDateTime()),
+    column("completed_at", UTCDateTime()),
+)
+_LEVELS = table_of(StockLevelRow)
+
+
+# -- the twin document ----------------------------------------------------------------------------
+
+_cache: dict[int, tuple[float, int, Twin | None]] = {}
+
+
+def _key(store: Store) -> int:
+    return id(store.engine)
+
+
+def forget(store: Store) -> None:
+    _cache.pop(_key(store), None)
+
+
+def twin_of(store: Store) -> Twin | None:
+    """The node's twin (None: no twin configured), cached for :data:`CACHE_SECONDS`."""
+    hit = _cache.get(_key(store))
+    if hit is not None and time.monotonic() - hit[0] < CACHE_SECONDS:
+        return hit[2]
+    with store.read() as s:
+        row = s.get(SupplyTwinRow, "twin")
+        doc, version = (row.document, row.version) if row is not None else (None, 0)
+    if hit is not None and hit[1] == version:
+        twin = hit[2]
+    else:
+        twin = parse_twin(doc, "stored twin") if doc is not None else None
+    _cache[_key(store)] = (time.monotonic(), version, twin)
+    return twin
+
+
+def twin_document(store: Store) -> dict[str, Any] | None:
+    with store.read() as s:
+        row = s.get(SupplyTwinRow, "twin")
+        return None if row is None else dict(row.document)
+
+
+def put_twin(store: Store, document: Mapping[str, Any], now: datetime) -> Twin:
+    """Validate and store the twin document (``SupplyInputError`` listing every problem: nothing stored)."""
+    check_now(now)
+    twin = parse_twin(document)
+    doc = twin.to_dict()
+    with store.write() as s:
+        row = s.get(SupplyTwinRow, "twin")
+        if row is None:
+            s.add(SupplyTwinRow(id="twin", document=doc, version=1, updated_at=now))
+        else:
+            row.document, row.version, row.updated_at = doc, row.version + 1, now
+        _make_to_order(s, twin, now)
+    forget(store)
+    return twin
+
+
+def _make_to_order(s: Session, twin: Twin, now: datetime) -> None:
+    """Items a line makes may be sold beyond stock where the line stands (the twin promises them from
+    capacity): set the backorder flag of those catalog items at those catalog locations."""
+    keys = sorted({(r.item, ln.location) for ln in twin.lines for r in ln.rates})
+    keys = [
+        (i, loc) for i, loc in keys if s.get(ItemRow, i) is not None and s.get(LocationRow, loc) is not None
+    ]
+    if not keys:
+        return
+    book = lock_keys(s, keys)
+    entries = [
+        book.set_backorder(i, loc, True, now, "made to order: the supply twin promises from capacity")
+        for i, loc in keys
+        if not book.level(i, loc).backorder
+    ]
+    if entries:
+        write_back(s, book, entries)
+
+
+def clear_twin(store: Store) -> None:
+    with store.write() as s:
+        s.execute(delete(SupplyTwinRow))
+    forget(store)
+
+
+def _edit_twin(s: Session, edit: Callable[[dict[str, Any]], None], now: datetime) -> Twin:
+    row = s.get(SupplyTwinRow, "twin", with_for_update=True)
+    if row is None:
+        raise SupplyInputError(["this node has no supply twin; load one first"])
+    doc = dict(row.document)
+    edit(doc)
+    twin = parse_twin(doc)
+    row.document, row.version, row.updated_at = twin.to_dict(), row.version + 1, now
+    return twin
+
+
+# -- the plan -------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ProductionOrderView:
+    id: str
+    item_id: str
+    quantity: int
+    source: str
+    state: str
+    line_id: str | None
+    location_id: str | None
+    order_id: str | None
+    release_on: date | None
+    due_on: date | None
+    expected_on: date | None
+    late: bool
+    started_at: datetime | None
+    completed_at: datetime | None
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for k, v in self.__dict__.items():
+            out[k] = v.isoformat() if isinstance(v, (date, datetime)) else v
+        return out
+
+
+def _views(s: Session, where: Any = None) -> list[ProductionOrderView]:
+    stmt = select(PO).order_by(PO.c.created_at, PO.c.id)
+    if where is not None:
+        stmt = stmt.where(where)
+    return [
+        ProductionOrderView(
+            r.id,
+            r.item_id,
+            r.quantity,
+            r.source,
+            r.state,
+            r.line_id,
+            r.location_id,
+            r.order_id,
+            r.release_on,
+            r.due_on,
+            r.expected_on,
+            bool(r.late),
+            r.started_at,
+            r.completed_at,
+        )
+        for r in s.execute(stmt)
+    ]
+
+
+def _job_of(twin: Twin, po: ProductionOrderView, today: date) -> Job | None:
+    line_id = po.line_id
+    if line_id is None or not any(ln.id == line_id for ln in twin.lines):
+        makers = twin.lines_making(po.item_id)
+        if not makers:
+            return None
+        line_id = makers[0].id
+    if twin.line(line_id).rate(po.item_id) is None:
+        return None
+    release = today if po.state == "started" else max(po.release_on or today, today)
+    due = po.due_on or release
+    return Job(po.id, po.item_id, po.quantity, line_id, due, release)
+
+
+def plan_in(s: Session, twin: Twin, today: date) -> Plan:
+    """The twin as this node stands: stock net of reservations, open production, component draws."""
+    ids = sorted({i.id for i in twin.items})
+    # the twin file's stock counts where the node keeps no stock row (components it does not sell)
+    levels: dict[tuple[str, str], int] = {(x.item, x.location): x.quantity for x in twin.stock}
+    if ids:
+        for r in s.execute(
+            select(_LEVELS.c.item_id, _LEVELS.c.location_id, _LEVELS.c.on_hand, _LEVELS.c.reserved).where(
+                _LEVELS.c.item_id.in_(ids)
+            )
+        ):
+            levels[(r[0], r[1])] = r[2] - r[3]
+    jobs, receipts = [], list(twin.receipts)
+    from mercato.supply.model import Receipt
+
+    for po in _views(s, PO.c.state.in_(OPEN)):
+        job = _job_of(twin, po, today)
+        if job is None:
+            continue
+        jobs.append(job)
+        if not po.source.startswith("pool:"):  # pool runs were received into stock when they cleared
+            loc = twin.line(job.line).location
+            receipts.append(Receipt(job.item, loc, job.quantity, job.due + timedelta(days=1), po.id))
+    draws = [
+        StockReservation(r.item_id, r.location_id, r.quantity, r.draw_on, r.production_order_id)
+        for r in s.scalars(select(SupplyReservationRow).order_by(SupplyReservationRow.id))
+    ]
+    t = twin.with_stock(levels).with_receipts(receipts)
+    return Plan(t, today, draws, jobs)
+
+
+def _lines(items: Iterable[tuple[str, int]], twin: Twin) -> list[tuple[str, int]]:
+    return [(i, q) for i, q in items if twin.has_item(i)]
+
+
+def promise(store: Store, items: Sequence[tuple[str, int]], city: str, now: datetime) -> Promise | None:
+    """Promise dates for the lines of ``items`` the twin knows (None: no twin, or none of them).
+
+    Raises :class:`PromiseUnavailable` when a known line cannot be promised."""
+    twin = twin_of(store)
+    if twin is None:
+        return None
+    lines = _lines(items, twin)
+    if not lines:
+        return None
+    with store.read() as s:
+        plan = plan_in(s, twin, now.astimezone(UTC).date())
+    return plan.promise(lines, city)
+
+
+def reserve_in(
+    s: Session, twin: Twin, order_id: str, items: Sequence[tuple[str, int]], city: str, now: datetime
+) -> Promise | None:
+    """Inside the confirm transaction (before the order's own stock reservation is written): promise
+    again and reserve what the promise is made from — production orders for made lines, component
+    draws — and remember the promise. Raises :class:`PromiseUnavailable` when it cannot be kept."""
+    lines = _lines(items, twin)
+    if not lines:
+        return None
+    plan = plan_in(s, twin, now.astimezone(UTC).date())
+    p = plan.promise(lines, city, ref=order_id)
+    for ln in p.lines:
+        for job in ln.jobs:
+            loc = twin.line(job.line).location
+            _insert_po(
+                s,
+                job.id,
+                job.item,
+                job.quantity,
+                f"order:{order_id}",
+                now,
+                line_id=job.line,
+                location_id=loc,
+                order_id=order_id,
+                release=job.release,
+                due=job.due,
+            )
+        for r in ln.reservations:
+            if ln.jobs and r.item != ln.item:  # component draws (stock draws are the ledger's)
+                s.add(
+                    SupplyReservationRow(
+                        production_order_id=r.ref,
+                        item_id=r.item,
+                        location_id=r.location,
+                        quantity=r.quantity,
+                        draw_on=r.date,
+                    )
+                )
+    s.add(
+        SupplyPromiseRow(
+            order_id=order_id,
+            city=city,
+            ship_on=p.ship_date,
+            deliver_on=p.delivery_date,
+            promised_on=p.delivery_date,
+            lines=[_line_json(ln) for ln in p.lines],
+            late=False,
+            created_at=now,
+            updated_at=now,
+        )
+    )
+    return p
+
+
+def _line_json(ln: Any) -> dict[str, Any]:
+    return {
+        "item": ln.item,
+        "quantity": ln.quantity,
+        "source": ln.source.value,
+        "location": ln.location,
+        "ship_on": ln.ship_date.isoformat(),
+        "deliver_on": ln.delivery_date.isoformat(),
+        "jobs": [j.id for j in ln.jobs],
+    }
+
+
+def window(p: Promise, now: datetime) -> tuple[datetime, datetime]:
+    """The delivery window a promise gives a buyer: from the ship day to the end of the delivery day."""
+    start = datetime(p.ship_date.year, p.ship_date.month, p.ship_date.day, tzinfo=UTC)
+    d = p.delivery_date + timedelta(days=1)
+    end = datetime(d.year, d.month, d.day, tzinfo=UTC) - timedelta(seconds=1)
+    return max(start, now), max(end, now)
+
+
+# -- production orders ----------------------------------------------------------------------------
+
+
+def _insert_po(
+    s: Session,
+    po_id: str,
+    item_id: str,
+    quantity: int,
+    source: str,
+    now: datetime,
+    *,
+    line_id: str | None,
+    location_id: str | None,
+    order_id: str | None,
+    release: date,
+    due: date,
+) -> None:
+    start = datetime(release.year, release.month, release.day, tzinfo=UTC)
+    ready = datetime(due.year, due.month, due.day, tzinfo=UTC) + timedelta(days=1)
+    s.execute(
+        PO.insert().values(
+            id=po_id,
+            item_id=item_id,
+            quantity=quantity,
+            unit_price=None,
+            currency=None,
+            production_start=start,
+            delivery_start=ready,
+            delivery_end=ready,
+            source=source,
+            state="planned",
+            created_at=now,
+            line_id=line_id,
+            location_id=location_id,
+            order_id=order_id,
+            release_on=release,
+            due_on=due,
+            expected_on=None,
+            late=False,
+            started_at=None,
+            completed_at=None,
+        )
+    )
+
+
+def create_production_order(
+    store: Store,
+    po_id: str,
+    item_id: str,
+    quantity: int,
+    due: date,
+    now: datetime,
+    *,
+    source: str = "manual",
+    line_id: str | None = None,
+    release: date | None = None,
+) -> ProductionOrderView:
+    """Record a production order for ``quantity`` of ``item_id`` to be complete by the end of ``due``
+    (pools: ``source="pool:<id>"``; replenishment: ``source="replenishment"``). Idempotent on ``po_id``.
+
+    With a twin, the item must be made on some line (``line_id`` picks one) and components are
+    reserved from the twin's stock for the release day (default today). Raises ``InvalidInput``."""
+    check_now(now)
+    if isinstance(quantity, bool) or not isinstance(quantity, int) or quantity < 1:
+        raise InvalidInput(f"production order quantity must be an integer ≥ 1, got {quantity!r}")
+    if not po_id or not item_id:
+        raise InvalidInput("a production order needs an id and an item")
+    twin = twin_of(store)
+    today = now.astimezone(UTC).date()
+    rel = release or today
+    if due < rel:
+        raise InvalidInput(f"due day {due} is before the release day {rel}")
+    with store.write() as s:
+        existing = _views(s, PO.c.id == po_id)
+        if existing:
+            return existing[0]
+        loc = None
+        if twin is not None:
+            if not twin.has_item(item_id):
+                raise InvalidInput(f"the supply twin has no item {item_id!r}")
+            makers = [ln for ln in twin.lines_making(item_id) if line_id in (None, ln.id)]
+            if not makers:
+                raise InvalidInput(
+                    f"no line of the twin makes {item_id!r}" + (f" ({line_id})" if line_id else "")
+                )
+            line_id, loc = makers[0].id, makers[0].location
+            plan = plan_in(s, twin, today)
+            for b in twin.components(item_id):
+                need = b.quantity * quantity
+                got = plan.atp(b.component, loc, need)
+                if got is None:
+                    raise InvalidInput(f"not enough {b.component!r} at {loc!r} for {quantity} × {item_id!r}")
+                rel = max(rel, got)
+                plan.reservations.append(StockReservation(b.component, loc, need, got, po_id))
+                s.add(
+                    SupplyReservationRow(
+                        production_order_id=po_id,
+                        item_id=b.component,
+                        location_id=loc,
+                        quantity=need,
+                        draw_on=got,
+                    )
+                )
+        _insert_po(
+            s,
+            po_id,
+            item_id,
+            quantity,
+            source,
+            now,
+            line_id=line_id,
+            location_id=loc,
+            order_id=None,
+            release=rel,
+            due=max(due, rel),
+        )
+        return _views(s, PO.c.id == po_id)[0]
+
+
+def production_orders(store: Store, open_only: bool = False) -> list[ProductionOrderView]:
+    with store.read() as s:
+        return _views(s, PO.c.state.in_(OPEN) if open_only else None)
+
+
+def _get_po(s: Session, po_id: str) -> ProductionOrderView:
+    found = _views(s, PO.c.id == po_id)
+    if not found:
+        raise UnknownEntity("production order", po_id)
+    return found[0]
+
+
+def start_production(store: Store, po_id: str, now: datetime) -> ProductionOrderView:
+    """Start a planned production order: its components leave stock (ledger, with the order as ref)."""
+    check_now(now)
+    twin = twin_of(store)
+    with store.write() as s:
+        po = _get_po(s, po_id)
+        if po.state != "planned":
+            raise InvalidInput(f"production order {po_id} is {po.state}; only a planned one can start")
+        if twin is not None and po.location_id:
+            draws = {b.component: b.quantity * po.quantity for b in twin.components(po.item_id)}
+            # components the node keeps stock rows for leave stock; others live in the twin file only
+            tracked = {
+                r[0]
+                for r in s.execute(
+                    select(_LEVELS.c.item_id).where(
+                        _LEVELS.c.item_id.in_(sorted(draws)), _LEVELS.c.location_id == po.location_id
+                    )
+                )
+            }
+            draws = {c: q for c, q in draws.items() if c in tracked}
+            if draws:
+                book = lock_keys(s, [(c, po.location_id) for c in draws])
+                entries = []
+                for comp, qty in sorted(draws.items()):
+                    if book.level(comp, po.location_id).on_hand < qty:
+                        raise InvalidInput(
+                            f"cannot start {po_id}: {qty} × {comp!r} needed at {po.location_id!r}, "
+                            f"{book.level(comp, po.location_id).on_hand} on hand"
+                        )
+                    entries.append(
+                        book.adjust(
+                            comp, po.location_id, -qty, now, f"consumed by production order {po_id}", po_id
+                        )
+                    )
+                write_back(s, book, entries)
+            s.execute(delete(SupplyReservationRow).where(SupplyReservationRow.production_order_id == po_id))
+        s.execute(update(PO).where(PO.c.id == po_id).values(state="started", started_at=now))
+        return _get_po(s, po_id)
+
+
+def complete_production(
+    store: Store, po_id: str, now: datetime, location_id: str | None = None
+) -> ProductionOrderView:
+    """Complete a production order: its goods arrive in stock (ledger ``receive``, reason naming it),
+    unless they were received for it before (pool runs are received when the pool clears)."""
+    check_now(now)
+    from mercato.seller.store.tables import LedgerRow
+
+    with store.write() as s:
+        po = _get_po(s, po_id)
+        if po.state not in OPEN:
+            raise InvalidInput(f"production order {po_id} is {po.state}; it cannot complete")
+        loc = location_id or po.location_id
+        received = s.execute(
+            select(LedgerRow.id)
+            .where(LedgerRow.ref == po_id, LedgerRow.item_id == po.item_id, LedgerRow.on_hand_delta > 0)
+            .limit(1)
+        ).first()
+        if received is None:
+            if not loc:
+                raise InvalidInput(f"production order {po_id} has no location: say where its goods go")
+            book = lock_keys(s, [(po.item_id, loc)])
+            entry = book.receive(
+                po.item_id, loc, po.quantity, now, f"production order {po_id} completed", po_id
+            )
+            write_back(s, book, [entry])
+        s.execute(delete(SupplyReservationRow).where(SupplyReservationRow.production_order_id == po_id))
+        s.execute(update(PO).where(PO.c.id == po_id).values(state="completed", completed_at=now, late=False))
+        return _get_po(s, po_id)
+
+
+def schedule(store: Store, now: datetime) -> list[Slot]:
+    """The earliest-due-date schedule of the open production orders (empty without a twin)."""
+    twin = twin_of(store)
+    if twin is None:
+        return []
+    with store.read() as s:
+        plan = plan_in(s, twin, now.astimezone(UTC).date())
+    return sorted(plan.slots().values(), key=lambda sl: (sl.job.line, sl.start, sl.job.id))
+
+
+# -- disruptions and late risk --------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LateRisk:
+    production_order_id: str
+    order_id: str | None
+    due_on: date
+    expected_on: date  # the day it now finishes
+    new_delivery: date | None  # for an order: the delivery date the buyer is told now
+
+
+# Builds the unsolicited on_update telling the buyer of ``order_id`` its new delivery date.
+LateNotifier = Callable[[str, date], Callback | None]
+
+
+def check_late(store: Store, now: datetime, notify: LateNotifier | None = None) -> list[LateRisk]:
+    """Re-plan with the twin's current disruptions: flag every open production order that can no longer
+    finish by its due day, give each affected order a new delivery date and tell its buyer (the flag,
+    the new date and the on_update commit together). Orders back on time lose their flag."""
+    check_now(now)
+    twin = twin_of(store)
+    if twin is None:
+        return []
+    with store.write() as s:
+        return _check_late(s, twin, now, notify)
+
+
+def _check_late(s: Session, twin: Twin, now: datetime, notify: LateNotifier | None) -> list[LateRisk]:
+    today = now.astimezone(UTC).date()
+    plan = plan_in(s, twin, today)
+    # a component arriving later than planned moves its job's release day
+    releases: dict[str, date] = {}
+    base = Plan(plan.twin, today, [], plan.jobs)
+    for r in sorted(plan.reservations, key=lambda r: (r.date, r.ref)):
+        got = base.atp(r.item, r.location, r.quantity)
+        day = got if got is not None else today + timedelta(days=3 * 366)
+        base.reservations.append(StockReservation(r.item, r.location, r.quantity, max(day, r.date), r.ref))
+        releases[r.ref] = max(releases.get(r.ref, today), day)
+    plan.jobs = [
+        Job(j.id, j.item, j.quantity, j.line, j.due, max(j.release, releases.get(j.id, j.release)))
+        for j in plan.jobs
+    ]
+    slots = plan.slots()
+    out: list[LateRisk] = []
+    worst: dict[str, date] = {}
+    for po in _views(s, PO.c.state.in_(OPEN)):
+        slot = slots.get(po.id)
+        if slot is None:
+            continue
+        late = slot.finish > slot.job.due
+        s.execute(
+            update(PO).where(PO.c.id == po.id).values(late=late, expected_on=slot.finish if late else None)
+        )
+        if not late:
+            continue
+        new = None
+        if po.order_id:
+            row = s.get(SupplyPromiseRow, po.order_id)
+            if row is not None:
+                days = route_days(twin, twin.line(slot.job.line).location, row.city) or 0
+                # a component job delays its parent by as much as it is late
+                new = max(
+                    row.deliver_on,
+                    slot.finish + timedelta(days=1 + days),
+                    row.promised_on + timedelta(days=slot.late_days),
+                )
+                worst[po.order_id] = max(worst.get(po.order_id, new), new)
+        out.append(LateRisk(po.id, po.order_id, slot.job.due, slot.finish, new))
+    for order_id, new in sorted(worst.items()):
+        row = s.get(SupplyPromiseRow, order_id)
+        assert row is not None
+        if new > row.deliver_on:
+            row.deliver_on, row.late, row.updated_at = new, True, now
+            if notify is not None:
+                cb = notify(order_id, new)
+                if cb is not None:
+                    send_later(s, cb)
+    return out
+
+
+def add_downtime(
+    store: Store,
+    line_id: str,
+    start: date,
+    end: date,
+    reason: str,
+    now: datetime,
+    notify: LateNotifier | None = None,
+) -> list[LateRisk]:
+    """A line is down from ``start`` to ``end``: record it in the twin and re-check every promise."""
+    check_now(now)
+
+    def edit(doc: dict[str, Any]) -> None:
+        doc.setdefault("downtime", []).append(
+            {"line": line_id, "start": start.isoformat(), "end": end.isoformat(), "reason": reason}
+        )
+
+    with store.write() as s:
+        twin = _edit_twin(s, edit, now)
+        out = _check_late(s, twin, now, notify)
+    forget(store)
+    return out
+
+
+def move_receipt(
+    store: Store, ref: str, new_date: date, now: datetime, notify: LateNotifier | None = None
+) -> list[LateRisk]:
+    """A scheduled receipt (by ``ref``) arrives on ``new_date`` instead: record it and re-check promises."""
+    check_now(now)
+
+    def edit(doc: dict[str, Any]) -> None:
+        hits = [r for r in doc.get("receipts", []) if r.get("ref") == ref]
+        if not hits:
+            raise SupplyInputError([f"no scheduled receipt with ref {ref!r}"])
+        for r in hits:
+            r["date"] = new_date.isoformat()
+
+    with store.write() as s:
+        twin = _edit_twin(s, edit, now)
+        out = _check_late(s, twin, now, notify)
+    forget(store)
+    return out
+
+
+def promise_of(store: Store, order_id: str) -> dict[str, Any] | None:
+    with store.read() as s:
+        row = s.get(SupplyPromiseRow, order_id)
+        if row is None:
+            return None
+        return {
+            "order_id": row.order_id,
+            "city": row.city,
+            "ship_on": row.ship_on.isoformat(),
+            "deliver_on": row.deliver_on.isoformat(),
+            "promised_on": row.promised_on.isoformat(),
+            "late": row.late,
+            "lines": row.lines,
+        }
+
+
+__all__ = [
+    "LateRisk",
+    "ProductionOrderView",
+    "PromiseUnavailable",
+    "add_downtime",
+    "check_late",
+    "clear_twin",
+    "complete_production",
+    "create_production_order",
+    "move_receipt",
+    "plan_in",
+    "production_orders",
+    "promise",
+    "promise_of",
+    "put_twin",
+    "reserve_in",
+    "schedule",
+    "start_production",
+    "twin_document",
+    "twin_of",
+    "window",
+]
