@@ -59,6 +59,7 @@ class DemoReport:
     orders_cancelled: int = 0
     orders_delivered: int = 0
     ratings: int = 0
+    pool: dict[str, Any] = field(default_factory=dict)  # the demand pool step's outcome
 
     @property
     def ok(self) -> bool:
@@ -72,6 +73,7 @@ class DemoReport:
             "orders_cancelled": self.orders_cancelled,
             "orders_delivered": self.orders_delivered,
             "ratings": self.ratings,
+            "pool": self.pool,
             "timings_s": {s.name: round(s.seconds, 3) for s in self.steps},
             "steps": [{"name": s.name, "ok": s.ok, "seconds": round(s.seconds, 3), "detail": s.detail}
                       for s in self.steps],
@@ -175,6 +177,17 @@ class Demo:
         self.report.ratings = 1
         return f"5 stars for order {rated.order.order_id}"
 
+    async def pool(self) -> str:
+        from mercato.network.demo_pool import run_pool
+
+        self.report.pool = await run_pool(self.node_of("manufacturer"), self.client, BILLING, FULFILLMENT)
+        p = self.report.pool
+        return (
+            f"{p['commitments']} commitments, {len(p['orders'])} orders at the manufacturer, "
+            f"{len(p['rejected'])} rejected ({', '.join(sorted(set(p['rejected'].values())))}); "
+            f"clearing verified: {p['verified']}"
+        )
+
     async def run(self) -> DemoReport:
         for name, work in (
             ("search", self.search),
@@ -182,6 +195,7 @@ class Demo:
             ("cancel", self.cancel),
             ("deliver", self.deliver),
             ("rate", self.rate),
+            ("pool", self.pool),
         ):
             if not await self.step(name, work):
                 break

@@ -316,3 +316,43 @@ def catalog_document(shop: SeedShop) -> dict[str, Any]:
             for it in shop.items
         ],
     }
+
+
+# --- demand pools: what the manufacturer offers as group runs ---------------------------------------
+
+
+@dataclass(frozen=True)
+class SeedPoolOffer:
+    sku: str
+    name: str
+    tiers: tuple[tuple[int, int], ...]  # (minimum run quantity, unit price in paise), all-units
+    moq: int
+    capacity: int
+    production_days: int  # after the commitment deadline
+    delivery_days: tuple[int, int]  # delivery window, days after the deadline
+    description: str = ""
+
+
+POOL_CAPACITY = 450  # the factory's units across its pool offers in one pool
+POOL_OFFERS: tuple[SeedPoolOffer, ...] = (
+    SeedPoolOffer(
+        "copper-bottle-pool",
+        "Copper Water Bottle 1 L (group run)",
+        ((1, 99_900), (50, 79_900), (150, 64_900)),
+        40,
+        300,
+        2,
+        (9, 12),
+        "Hand-hammered copper; made once enough buyers join.",
+    ),
+    SeedPoolOffer(
+        "castiron-tawa-pool",
+        "Cast-iron Dosa Tawa 30 cm (group run)",
+        ((1, 1_49_900), (100, 1_19_900)),
+        50,
+        200,
+        3,
+        (10, 14),
+        "Pre-seasoned; poured in batches.",
+    ),
+)
