@@ -61,7 +61,7 @@ def run_demo(tmp_path: Path, *extra: str) -> dict[str, object]:
     assert out["sellers_found"] == 4
     assert out["orders_confirmed"] == 3 and out["orders_cancelled"] == 1
     assert out["orders_delivered"] == 1 and out["ratings"] == 1
-    assert set(out["timings_s"]) == {"search", "checkout", "cancel", "deliver", "rate"}  # type: ignore[arg-type]
+    assert set(out["timings_s"]) == {"search", "checkout", "cancel", "deliver", "rate", "pool"}  # type: ignore[arg-type]
     check_message_log(log_dir)
     return out
 
