@@ -7,7 +7,7 @@ import sys
 
 import typer
 
-from mercato.cli import buyer, catalog, demo, gateway, keys, pool, registry, retention, seller, up
+from mercato.cli import buyer, catalog, demo, gateway, keys, pool, registry, retention, seller, supply, up
 
 app = typer.Typer(
     name="mercato",
@@ -24,6 +24,7 @@ app.add_typer(catalog.app, name="catalog")
 app.add_typer(gateway.app, name="gateway")
 app.add_typer(buyer.app, name="buyer")
 app.add_typer(pool.app, name="pool")
+app.add_typer(supply.app, name="supply")
 app.command("up")(up.up)
 app.command("demo")(demo.demo)
 
