@@ -174,3 +174,23 @@ def test_verify_refutes_a_changed_result_with_exit_1(tmp_path: Path) -> None:
     run = CliRunner().invoke(cli, ["pool", "verify", "--input", str(tmp_path / "broken.json"),
                                    "--result", str(tmp_path / "out.json")])  # fmt: skip
     assert run.exit_code == 2 and "broken.json: not valid JSON" in run.output
+
+
+def test_verify_a_bare_pool_clear_result_without_signatures(tmp_path: Path) -> None:
+    from tests.pools.helpers import commitment as plain_commitment
+    from tests.pools.helpers import document
+    from tests.pools.helpers import offer as plain_offer
+
+    doc = document(
+        {"m": 100},
+        [plain_offer("o1", "m", [(1, 100), (10, 80)], 5, 50)],
+        [plain_commitment("c1", 6, 90, ["o1"]), plain_commitment("c2", 6, 85, ["o1"])],
+    )
+    (tmp_path / "in.json").write_text(json.dumps(doc))
+    cleared = CliRunner().invoke(cli, ["pool", "clear", "--input", str(tmp_path / "in.json"), "--json"])
+    assert cleared.exit_code == 0, cleared.output
+    (tmp_path / "out.json").write_text(cleared.stdout)
+    args = ["pool", "verify", "--input", str(tmp_path / "in.json"), "--result", str(tmp_path / "out.json")]
+    assert CliRunner().invoke(cli, [*args, "--no-signatures"]).exit_code == 0
+    unsigned = CliRunner().invoke(cli, args)
+    assert unsigned.exit_code == 1 and "no 'signed' section" in unsigned.output
