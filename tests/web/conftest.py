@@ -1,6 +1,6 @@
 """Browser-test fixtures: Playwright (Python, sync API) driving Debian's Chromium.
 
-``browser`` launches ``/usr/bin/chromium`` headless (the Playwright browser download is not used)
+``browser`` launches ``/usr/bin/chromium`` headless, for one test, (the Playwright browser download is not used)
 and skips, saying why, when Chromium or Playwright is missing. ``page`` is a fresh page whose
 console errors and page errors fail the test (:class:`PageWatch`). ``shoot(page, name)`` saves a
 screenshot: into ``docs/images/web-<name>.png`` when ``MERCATO_SCREENSHOTS=1`` (they are committed
@@ -92,8 +92,10 @@ class PageWatch:
             pytest.fail("the page reported errors:\n" + "\n".join(errors), pytrace=False)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture
 def browser() -> Iterator[Any]:
+    """Chromium for one test. Not shared wider: Playwright's sync API holds an event loop in this
+    thread while it runs, which the asyncio tests of the same session could not start beside."""
     if not Path(CHROMIUM).exists() and shutil.which("chromium") is None:
         pytest.skip(f"no Chromium at {CHROMIUM} (apt-get install chromium): browser tests skipped")
     try:

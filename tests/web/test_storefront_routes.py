@@ -205,7 +205,7 @@ async def test_a_double_submitted_checkout_places_one_order_per_seller(net: Net)
         listing = await c.get("/orders")
         assert listing.text.count("data-poll=") == len(net.sellers)
         live = await c.get(f"/orders/{orders[0]['id']}/live")
-        assert live.json()["fields"]["status"] == "ACTIVE" and live.json()["final"] is False
+        assert live.json()["fields"]["status"] == "Active" and live.json()["final"] is False
 
 
 async def test_a_seller_that_is_down_is_reported_and_its_items_stay_in_the_cart(net: Net) -> None:
@@ -255,7 +255,9 @@ async def test_order_actions_validate_and_unknown_orders_are_404(net: Net) -> No
         r = await c.post(f"/orders/{ref}/cancel", data={"csrf_token": t, "reason": "006"})
         assert r.status_code == 303
         live = (await c.get(f"/orders/{ref}/live")).json()
-        assert live["fields"]["status"] == "CANCELLED"
+        assert live["fields"]["status"] == "Cancelled" and live["final"] is True
+        cancelled = await c.get(f"/orders/{ref}")
+        assert "data-poll" not in cancelled.text and "Cancel this order" not in cancelled.text
         for url in (
             f"/orders/{uuid.uuid4()}",
             "/orders/not-a-uuid",

@@ -35,12 +35,12 @@ from mercato.buyer.web_forms import (
 )
 from mercato.buyer.web_search import CITIES
 from mercato.buyer.web_store import WebStore
-from mercato.web.render import Renderer
+from mercato.web.render import Renderer, format_datetime
 
 CHECKOUT_DEADLINE_S = 25.0
 ACTION_DEADLINE_S = 8.0
-FINAL_STATUSES = ("Completed", "Cancelled")
-STATUS_CLASS = {"Completed": "status-ok", "Cancelled": "status-bad", "Accepted": "status-ok"}
+FINAL_STATUSES = ("COMPLETED", "CANCELLED")  # Beckn 1.1 order status (ACTIVE until then)
+STATUS_CLASS = {"COMPLETED": "status-ok", "CANCELLED": "status-bad"}
 
 Handler = Callable[[Request, str], Awaitable[Response]]
 Wrap = Callable[[Handler], Callable[[Request], Awaitable[Response]]]
@@ -63,12 +63,37 @@ def promise_of(order: dict[str, Any] | None) -> str | None:
     return None
 
 
+def is_final(order: dict[str, Any]) -> bool:
+    return str(order.get("status") or "").upper() in FINAL_STATUSES
+
+
+def seller_state(order: dict[str, Any]) -> str:
+    """The seller's own order state (Created, Accepted, In-progress, Completed, Cancelled) when its
+    ``mercato.order`` tag says it, else the Beckn status."""
+    for group in (order.get("order") or {}).get("tags") or ():
+        if (group.get("descriptor") or {}).get("code") == "mercato.order":
+            for t in group.get("list") or ():
+                if (t.get("descriptor") or {}).get("code") == "state" and t.get("value"):
+                    return str(t["value"])
+    return str(order.get("status") or "Created").capitalize()
+
+
 def live_fields(order: dict[str, Any]) -> dict[str, Any]:
     return {
-        "status": order.get("status") or "Created",
+        "status": seller_state(order),
         "fulfillment_state": order.get("fulfillment_state") or "Pending",
-        "updated_at": order.get("updated_at"),
+        "updated_at": format_datetime(order.get("updated_at")),
     }
+
+
+def _provider_name(order: dict[str, Any] | None) -> str | None:
+    name = (((order or {}).get("provider") or {}).get("descriptor") or {}).get("name")
+    return name if isinstance(name, str) and name else None
+
+
+def _name(item: dict[str, Any]) -> str | None:
+    name = (item.get("descriptor") or {}).get("name")
+    return name if isinstance(name, str) and name else None
 
 
 class OrderPages:
@@ -189,26 +214,27 @@ class OrderPages:
         order = await asyncio.to_thread(self.node.store.get_order, ref)
         if order is None:
             return None
-        order["promise"] = promise_of(order.get("order")) or await asyncio.to_thread(
-            self._quoted_promise, ref
-        )
-        order["final"] = order.get("status") in FINAL_STATUSES
-        order["status_class"] = STATUS_CLASS.get(order.get("status") or "", "")
+        quoted = await asyncio.to_thread(self._quoted_order, ref)
         beckn = order.get("order") or {}
-        order["provider_name"] = ((beckn.get("provider") or {}).get("descriptor") or {}).get("name") or order[
-            "bpp_id"
-        ]
+        order["promise"] = promise_of(beckn) or promise_of(quoted)
+        order["final"] = is_final(order)
+        order["status_class"] = STATUS_CLASS.get(str(order.get("status") or "").upper(), "")
+        order["live"] = live_fields(order)
+        order["provider_name"] = _provider_name(beckn) or _provider_name(quoted) or order["bpp_id"]
+        names = {it.get("id"): _name(it) for it in (quoted or {}).get("items") or ()}
         order["lines"] = [
             {
-                "name": ((it.get("descriptor") or {}).get("name")) or it.get("id"),
-                "quantity": ((it.get("quantity") or {}).get("selected") or {}).get("count"),
+                "name": _name(it) or names.get(it.get("id")) or it.get("id"),
+                "quantity": ((it.get("quantity") or {}).get("selected") or {}).get("count")
+                or it.get("quantity"),
             }
             for it in beckn.get("items") or order["items"]
         ]
         return order
 
-    def _quoted_promise(self, ref: str) -> str | None:
-        """The delivery window the seller quoted at select/init (a confirmed order does not repeat it)."""
+    def _quoted_order(self, ref: str) -> dict[str, Any] | None:
+        """The order the seller quoted at init (or select): it names the provider and items and
+        carries the delivery window, which a confirmed order does not repeat."""
         with self.node.store.engine.connect() as conn:
             rows = conn.execute(
                 sa.select(callbacks.c.body)
@@ -221,9 +247,8 @@ class OrderPages:
                 order = (orjson.loads(body).get("message") or {}).get("order")
             except (orjson.JSONDecodeError, AttributeError):
                 continue
-            found = promise_of(order)
-            if found:
-                return found
+            if isinstance(order, dict):
+                return order
         return None
 
     def _not_found(self, request: Request, sid: str, text: str) -> Response:
@@ -261,7 +286,7 @@ class OrderPages:
         order = await asyncio.to_thread(self.node.store.get_order, ref)
         if order is None:
             return Response(orjson.dumps({"error": "no such order"}), 404, media_type="application/json")
-        data = {"fields": live_fields(order), "final": order.get("status") in FINAL_STATUSES}
+        data = {"fields": live_fields(order), "final": is_final(order)}
         return Response(
             orjson.dumps(data), media_type="application/json", headers={"Cache-Control": "no-store"}
         )
