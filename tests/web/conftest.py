@@ -1,7 +1,7 @@
 """Browser-test fixtures: Playwright (Python, sync API) driving Debian's Chromium.
 
-``browser`` launches ``/usr/bin/chromium`` headless, for one test, (the Playwright browser download is not used)
-and skips, saying why, when Chromium or Playwright is missing. ``page`` is a fresh page whose
+``browser`` launches ``/usr/bin/chromium`` headless for one test (the Playwright browser download
+is not used) and skips, saying why, when Chromium or Playwright is missing. ``page`` is a fresh page whose
 console errors and page errors fail the test (:class:`PageWatch`). ``shoot(page, name)`` saves a
 screenshot: into ``docs/images/web-<name>.png`` when ``MERCATO_SCREENSHOTS=1`` (they are committed
 documentation), otherwise under the test's tmp folder.
