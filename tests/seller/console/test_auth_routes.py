@@ -13,7 +13,8 @@ from mercato.seller.console.core import SESSION_COOKIE, safe_next
 from .conftest import PASSWORD, USER, Shop, csrf_of, make_shop
 
 PAGES = ["/console/", "/console/orders", "/console/catalog", "/console/catalog/KETTLE", "/console/import",
-         "/console/customers", "/console/customers/churn.csv", "/console/orders/some-order"]  # fmt: skip
+         "/console/customers", "/console/customers/churn.csv", "/console/orders/some-order", "/console/pools", "/console/supply",
+         "/console/customers/charts/p_alive.png"]  # fmt: skip
 
 
 @pytest.mark.parametrize("path", PAGES)
@@ -35,6 +36,9 @@ def test_every_page_needs_a_login_and_comes_back_after_it(shop: Shop, path: str)
         "/console/catalog/KETTLE/stock",
         "/console/import",
         "/console/logout",
+        "/console/pools/p1/clear",
+        "/console/supply/production-orders/PO-1/start",
+        "/console/supply/downtime",
     ],
 )
 def test_every_form_post_needs_a_login(shop: Shop, path: str) -> None:

@@ -1,8 +1,8 @@
 """The merchant console: server-rendered pages under ``/console`` on every seller node.
 
 ``mount_console(app, node)`` adds the pages (login, dashboard, orders board, catalog and stock editor,
-catalog import, customers and retention), the console's and the shared static files, and the
-handlers that send a browser without a session to the login page. Templates live in
+catalog import, customers and retention, demand pools, supply), the console's and the shared static
+files, and the handlers that send a browser without a session to the login page. Templates live in
 ``mercato/web/console/templates`` and extend the shared ``base.html``.
 """
 
@@ -20,6 +20,8 @@ from .catalog import add_catalog_routes
 from .core import PREFIX, STATIC, Console, ConsoleHost, CsrfRejected, LoginRequired, login_url
 from .customers import add_customer_routes
 from .orders import add_order_routes
+from .pool_pages import add_pool_routes
+from .supply_pages import add_supply_routes
 
 
 def console_router(console: Console) -> APIRouter:
@@ -28,6 +30,8 @@ def console_router(console: Console) -> APIRouter:
     add_order_routes(r, console)
     add_catalog_routes(r, console)
     add_customer_routes(r, console)
+    add_pool_routes(r, console)
+    add_supply_routes(r, console)
     return r
 
 

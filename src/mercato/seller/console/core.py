@@ -39,6 +39,8 @@ NAV = (
     ("catalog", "/console/catalog", "Catalog"),
     ("import", "/console/import", "Import"),
     ("customers", "/console/customers", "Customers"),
+    ("pools", "/console/pools", "Pools"),
+    ("supply", "/console/supply", "Supply"),
 )
 MAX_FAILURES = 10  # failed logins per client per window before answering 429
 FAILURE_WINDOW_S = 300

@@ -21,6 +21,7 @@ from mercato.seller.store import orders as store_orders
 
 from . import data, forms
 from .core import Console, fields
+from .supply_pages import late_promises
 
 # the moves offered as buttons, in the order a parcel goes (ship = handed to the courier)
 BUTTONS = (
@@ -125,8 +126,13 @@ def add_order_routes(r: APIRouter, console: Console) -> None:
     async def dashboard(request: Request) -> Response:
         ctx = console.session_of(request)
         dash = await run_in_threadpool(data.dashboard, console.host.store)
+        promises = await run_in_threadpool(late_promises, console, 10)
         return console.page(
-            request, ctx, "dashboard.html", {"title": "Dashboard", "d": dash}, current="dashboard"
+            request,
+            ctx,
+            "dashboard.html",
+            {"title": "Dashboard", "d": dash, "late_promises": promises},
+            current="dashboard",
         )
 
     @r.get("/orders")

@@ -1,0 +1,105 @@
+"""Console pages for demand pools (progress, clear now, result) and supply (production orders start
+and complete, schedule, downtime that flags late work), through the same functions as the admin API."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+from mercato.seller.store import stock
+from mercato.seller.store import supply as store_supply
+from mercato.transport.lookup import StaticKeySource, SubscriberKey
+from tests.pools.test_seller_pools import BUYER, commitment, send, setup_pool
+
+from .conftest import Shop
+
+
+def test_pools_page_progress_clear_and_result(shop: Shop) -> None:
+    n = shop.node
+    n.lookup.source = StaticKeySource(
+        [SubscriberKey("buyer.test", "k1", BUYER.signing_public_key, type="BAP")]
+    )
+    admin = {"Authorization": f"Bearer {n.config.admin_token}"}
+    shop.login()
+    assert "No demand pools on this node yet" in shop.client.get("/console/pools").text
+    setup_pool(shop.client, admin)
+    for qty, price, items in (
+        (12, 95_000, ["bottle"]),
+        (10, 85_000, ["bottle", "flask"]),
+        (4, 70_000, ["bottle"]),
+    ):
+        assert send(shop.client, "/pool/commitments", commitment(n, qty, price, items)).status_code == 200
+    page = shop.client.get("/console/pools").text
+    assert 'data-pool="p1"' in page and "Insulated bottle 1 L" in page and "3 live commitments" in page
+    assert "Clear now" in page and "₹800.00" in page  # 26 units committed reach the 20-unit tier
+    token = shop.csrf("/console/pools")
+    assert shop.client.post("/console/pools/p1/clear", data={"csrf_token": "x"}).status_code == 403
+    assert shop.client.post("/console/pools/p1/explode", data={"csrf_token": token}).status_code == 404
+    r = shop.client.post("/console/pools/nope/clear", data={"csrf_token": token})
+    assert r.status_code == 404 and "nope" in r.text
+    r = shop.client.post("/console/pools/p1/settle", data={"csrf_token": token})
+    assert r.status_code == 409 and "clear it instead" in r.text
+    r = shop.client.post("/console/pools/p1/clear", data={"csrf_token": token})
+    assert r.status_code == 200 and "Pool p1 cleared: 2 commitments accepted" in r.text
+    assert "2 commitments accepted, 1 rejected" in r.text and "Clear now" not in r.text
+    r = shop.client.post("/console/pools/p1/clear", data={"csrf_token": token})
+    assert r.status_code == 409 and "already" in r.text
+
+
+def twin_doc() -> dict[str, Any]:
+    return {
+        "calendars": [{"id": "default", "weekdays": ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]}],
+        "locations": [{"id": "shop-main", "kind": "factory", "city": "std:080"}],
+        "lanes": [{"from": "shop-main", "city": "std:080", "days": 1}],
+        "items": [{"id": "KETTLE"}, {"id": "CUP"}],
+        "lines": [{"id": "M1", "location": "shop-main", "capacity_per_day": 100,
+                   "rates": [{"item": "KETTLE", "per_unit": 10, "setup": 0}]}],
+    }  # fmt: skip
+
+
+def test_supply_page_production_orders_and_downtime(shop: Shop) -> None:
+    shop.login()
+    assert "no supply twin yet" in shop.client.get("/console/supply").text
+    now = datetime.now(UTC)
+    store_supply.put_twin(shop.node.store, twin_doc(), now)
+    today = now.date()
+    store_supply.create_production_order(
+        shop.node.store, "PO-1", "KETTLE", 10, today + timedelta(days=3), now
+    )
+    page = shop.client.get("/console/supply").text
+    assert "PO-1" in page and "Start" in page and "Every promise still holds" in page
+    assert "Schedule" in page and "M1" in page
+    token = shop.csrf("/console/supply")
+    url = "/console/supply/production-orders/PO-1"
+    assert shop.client.post(url + "/explode", data={"csrf_token": token}).status_code == 404
+    r = shop.client.post("/console/supply/production-orders/NOPE/start", data={"csrf_token": token})
+    assert r.status_code >= 400
+    r = shop.client.post(url + "/start", data={"csrf_token": token})
+    assert r.status_code == 200 and "PO-1 started" in r.text and "Complete" in r.text
+    before = stock.levels(shop.node.store, ["KETTLE"])[("KETTLE", "shop-main")].on_hand
+    r = shop.client.post(url + "/complete", data={"csrf_token": token})
+    assert r.status_code == 200 and "completed" in r.text
+    assert stock.levels(shop.node.store, ["KETTLE"])[("KETTLE", "shop-main")].on_hand == before + 10
+
+    store_supply.create_production_order(
+        shop.node.store, "PO-2", "KETTLE", 30, today + timedelta(days=1), now
+    )
+    form = {
+        "csrf_token": token,
+        "line": "M1",
+        "start": today.isoformat(),
+        "end": (today + timedelta(days=4)).isoformat(),
+    }
+    for field, bad, why in (
+        ("line", "", "required"),
+        ("start", "tomorrow", "a date like"),
+        ("end", (today - timedelta(days=1)).isoformat(), "before the start"),
+        ("line", "NOPE", "NOPE"),
+    ):
+        r = shop.client.post("/console/supply/downtime", data={**form, field: bad})
+        assert r.status_code in (400, 422) and f'id="e-{field}"' in r.text and why in r.text, (field, bad)
+    assert not any(p.late for p in store_supply.production_orders(shop.node.store))
+    r = shop.client.post("/console/supply/downtime", data=form)
+    assert r.status_code == 200 and "1 production orders late" in r.text
+    late = [p for p in store_supply.production_orders(shop.node.store) if p.late]
+    assert [p.id for p in late] == ["PO-2"] and late[0].expected_on and late[0].expected_on > date.today()
