@@ -8,7 +8,7 @@ Layout of the data folder::
 
     registry/  registry.db  registry.key.json
     gateway/   gateway.db   gateway.key.json
-    sellers/<slug>/  seller.toml  seller.key.json  seller.db  catalog.json
+    sellers/<slug>/  seller.toml  seller.key.json  seller.db  catalog.json  twin.json
     buyer/     buyer.db     buyer.key.json  buyer.api-token
     logs/      <role>.log
 """
@@ -223,6 +223,7 @@ def prepare_seller(plan: NetworkPlan, node: SellerNode) -> bool:
         )
     )
     (node.directory / "catalog.json").write_text(json.dumps(native_catalog(node.shop), indent=1))
+    (node.directory / "twin.json").write_text(json.dumps(seeds.twin_document(node.shop), indent=1))
     return True
 
 
@@ -348,6 +349,8 @@ class LocalNetwork:
                 run_cli(
                     "catalog", "import", str(node.directory / "catalog.json"), "--config", str(node.config)
                 )
+                # the supply twin behind its promise dates (docs/supply.md)
+                run_cli("supply", "load", str(node.directory / "twin.json"), "--config", str(node.config))
             run_cli("seller", "publish", "--config", str(node.config), attempts=5)
             self.say(
                 f"seller    {child.url}  {node.shop.name} ({node.shop.kind}, {len(node.shop.items)} items)"

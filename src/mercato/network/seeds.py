@@ -356,3 +356,60 @@ POOL_OFFERS: tuple[SeedPoolOffer, ...] = (
         "Pre-seasoned; poured in batches.",
     ),
 )
+
+
+# --- supply twins: what stands behind each shop's promise dates -------------------------------------
+
+# Minutes of a factory line per unit and per run, by item (the manufacturer's line makes these).
+_MAKE: dict[str, tuple[int, int]] = {
+    "tiffin-3tier": (6, 45),
+    "bottle-1l": (4, 30),
+    "kadai-28cm": (12, 60),
+    "plate-set-6": (5, 30),
+    "rack-wall": (20, 90),
+}
+# Steel sheet (kg) a unit of each made item consumes.
+_STEEL_KG: dict[str, int] = {
+    "tiffin-3tier": 2,
+    "bottle-1l": 1,
+    "kadai-28cm": 3,
+    "plate-set-6": 2,
+    "rack-wall": 4,
+}
+HOLIDAYS = ("2026-01-26", "2026-08-15", "2026-10-02", "2026-12-25", "2027-01-26")
+
+
+def twin_document(shop: SeedShop) -> dict[str, Any]:
+    """The shop's supply twin (docs/supply.md): its one location with stock taken from the node, a lane
+    to the city, and for the manufacturer a press line (8 working hours a day, Monday to Saturday)
+    making every item from steel sheet."""
+    loc = catalog_document(shop)["location"]["id"]
+    items: list[dict[str, Any]] = [{"id": it.sku, "name": it.name} for it in shop.items]
+    doc: dict[str, Any] = {
+        "calendars": [
+            {
+                "id": "default",
+                "weekdays": ["mon", "tue", "wed", "thu", "fri", "sat"],
+                "holidays": list(HOLIDAYS),
+            }
+        ],
+        "locations": [
+            {"id": loc, "kind": "factory" if shop.kind == "manufacturer" else "store", "city": CITY}
+        ],
+        "lanes": [{"from": loc, "city": CITY, "days": 2 if shop.kind == "manufacturer" else 1}],
+        "items": items,
+    }
+    if shop.kind == "manufacturer":
+        made = [it.sku for it in shop.items if it.sku in _MAKE]
+        items.append({"id": "steel-sheet", "name": "Steel sheet (kg)", "lead_time_days": 7})
+        doc["stock"] = [{"item": "steel-sheet", "location": loc, "quantity": 4_000}]
+        doc["lines"] = [
+            {
+                "id": "press-1",
+                "location": loc,
+                "capacity_per_day": 480,
+                "rates": [{"item": s, "per_unit": _MAKE[s][0], "setup": _MAKE[s][1]} for s in made],
+            }
+        ]
+        doc["bom"] = [{"item": s, "component": "steel-sheet", "quantity": _STEEL_KG[s]} for s in made]
+    return doc
