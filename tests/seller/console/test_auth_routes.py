@@ -12,9 +12,19 @@ from mercato.seller.console.core import SESSION_COOKIE, safe_next
 
 from .conftest import PASSWORD, USER, Shop, csrf_of, make_shop
 
-PAGES = ["/console/", "/console/orders", "/console/catalog", "/console/catalog/KETTLE", "/console/import",
-         "/console/customers", "/console/customers/churn.csv", "/console/orders/some-order", "/console/pools", "/console/supply",
-         "/console/customers/charts/p_alive.png"]  # fmt: skip
+PAGES = [
+    "/console/",
+    "/console/orders",
+    "/console/orders/some-order",
+    "/console/catalog",
+    "/console/catalog/KETTLE",
+    "/console/import",
+    "/console/customers",
+    "/console/customers/churn.csv",
+    "/console/customers/charts/p_alive.png",
+    "/console/pools",
+    "/console/supply",
+]
 
 
 @pytest.mark.parametrize("path", PAGES)
