@@ -83,5 +83,34 @@ def schedule_gantt(slots: Sequence[Slot], today: date, out: Path, downtimes: Seq
     return out
 
 
-def days(n: int) -> timedelta:
-    return timedelta(days=n)
+def doc_figures(out_dir: str | Path = "docs/images") -> list[Path]:
+    """The figures of docs/supply.md, on the seed manufacturer's twin (150 bottles in stock, the press
+    down 26–28 Nov 2026, five orders promised before it goes down)."""
+    from mercato.network import seeds
+
+    from .model import parse_twin
+    from .schedule import late_jobs
+
+    out = Path(out_dir)
+    today = date(2026, 11, 25)
+    doc = seeds.twin_document(seeds.MANUFACTURER)
+    loc = doc["locations"][0]["id"]
+    doc["stock"].append({"item": "bottle-1l", "location": loc, "quantity": 150})
+    twin = parse_twin(doc)
+    down = [Downtime("press-1", today + timedelta(days=1), today + timedelta(days=3), "die change")]
+    curve = promise_curve(twin, today, "bottle-1l", seeds.CITY, list(range(10, 1001, 10)),
+                          out / "supply-promise-curve.png", down)  # fmt: skip
+    plan = Plan(twin, today)
+    orders = [
+        ("tiffin-3tier", 40),
+        ("bottle-1l", 300),
+        ("kadai-28cm", 25),
+        ("plate-set-6", 60),
+        ("rack-wall", 12),
+    ]
+    for k, (item, q) in enumerate(orders):
+        plan.commit(plan.promise([(item, q)], seeds.CITY, ref=f"order-{k + 1}"))
+    plan.twin = plan.twin.with_downtimes(down)
+    slots = sorted(plan.slots().values(), key=lambda s: (s.start, s.job.id))
+    assert late_jobs(slots), "the figure is meant to show late orders"
+    return [curve, schedule_gantt(slots, today, out / "supply-schedule-late.png", down)]
