@@ -14,10 +14,12 @@ gives the warm start and is the answer when HiGHS finds nothing better within th
 from __future__ import annotations
 
 import math
+import time
 from collections import defaultdict
 from dataclasses import dataclass
 from typing import Any
 
+from mercato.pools.aggregate import classes
 from mercato.pools.model import Commitment, Offer, Pool
 
 PRICE_NOT_REACHED = "price_not_reached"
@@ -79,21 +81,6 @@ def _slots(obj: Any) -> dict[str, Any]:
 
 # An assignment: offer id -> (tier index, commitment ids)
 Assignment = dict[str, tuple[int, list[str]]]
-
-
-@dataclass(frozen=True, slots=True)
-class _Group:
-    quantity: int
-    max_unit_price: int
-    offers: tuple[str, ...]
-    members: tuple[str, ...]  # commitment ids, sorted
-
-
-def _groups(pool: Pool) -> list[_Group]:
-    members: dict[tuple[int, int, tuple[str, ...]], list[str]] = defaultdict(list)
-    for c in pool.commitments:
-        members[(c.quantity, c.max_unit_price, c.offers)].append(c.id)
-    return [_Group(q, p, o, tuple(sorted(ids))) for (q, p, o), ids in sorted(members.items())]
 
 
 def _best_run(
@@ -187,26 +174,25 @@ def check(pool: Pool, assignment: Assignment) -> list[str]:
     return problems
 
 
-def _reason(c: Commitment, pool: Pool, prices: dict[str, int]) -> str:
+def _reason(c: Commitment, offers: dict[str, Offer], prices: dict[str, int]) -> str:
     if any(oid in prices and prices[oid] <= c.max_unit_price for oid in c.offers):
         return CAPACITY
-    if any(
-        oid not in prices and pool.offer(oid).tiers[-1].unit_price <= c.max_unit_price for oid in c.offers
-    ):
+    if any(oid not in prices and offers[oid].tiers[-1].unit_price <= c.max_unit_price for oid in c.offers):
         return MOQ_NOT_REACHED
     return PRICE_NOT_REACHED
 
 
 def simple_bound(pool: Pool) -> int:
     """An upper bound that needs no solver: every buyer gets its listed offer's cheapest tier."""
+    cheapest = {o.id: o.tiers[-1].unit_price for o in pool.offers}
     total = 0
     for c in pool.commitments:
-        cheapest = min(pool.offer(oid).tiers[-1].unit_price for oid in c.offers)
-        total += max(0, c.max_unit_price - cheapest) * c.quantity
+        total += max(0, c.max_unit_price - min(cheapest[oid] for oid in c.offers)) * c.quantity
     return total
 
 
 def _result(pool: Pool, assignment: Assignment, status: str, solver: str, bound: float | None) -> Clearing:
+    offers = {o.id: o for o in pool.offers}
     by_id = {c.id: c for c in pool.commitments}
     runs: list[Run] = []
     accepted: list[Acceptance] = []
@@ -214,7 +200,7 @@ def _result(pool: Pool, assignment: Assignment, status: str, solver: str, bound:
     for oid, (t, ids) in sorted(assignment.items()):
         if not ids:
             continue
-        offer = pool.offer(oid)
+        offer = offers[oid]
         price = offer.tiers[t].unit_price
         prices[oid] = price
         runs.append(Run(oid, offer.manufacturer, t, sum(by_id[c].quantity for c in ids), price))
@@ -223,7 +209,7 @@ def _result(pool: Pool, assignment: Assignment, status: str, solver: str, bound:
             accepted.append(Acceptance(cid, oid, c.quantity, price, (c.max_unit_price - price) * c.quantity))
     accepted.sort(key=lambda a: a.commitment)
     taken = {a.commitment for a in accepted}
-    rejected = [Rejection(c.id, _reason(c, pool, prices)) for c in pool.commitments if c.id not in taken]
+    rejected = [Rejection(c.id, _reason(c, offers, prices)) for c in pool.commitments if c.id not in taken]
     objective = sum(a.surplus for a in accepted)
     simple = float(simple_bound(pool))
     bound = simple if bound is None or not math.isfinite(bound) else min(bound, simple)
@@ -232,17 +218,99 @@ def _result(pool: Pool, assignment: Assignment, status: str, solver: str, bound:
     return Clearing(status, solver, objective, bound, gap, tuple(runs), tuple(accepted), tuple(rejected))
 
 
-def clear(pool: Pool, time_limit: float = 10.0) -> Clearing:
-    """Clear a validated pool. Same pool -> same Clearing."""
-    from mercato.pools.milp import solve
+RUN_NODES = 200  # branch-and-bound nodes for deciding the fractional offers' runs
+EXACT_COMMITMENTS = 20_000  # pool size up to which the exact MILP is tried
+EXACT_COLUMNS = 20_000  # class-model size up to which the exact MILP is run
+GREEDY_COMMITMENTS = 2_000  # pool size up to which the (quadratic) greedy gives the warm start
 
-    warm = greedy(pool)
-    groups = _groups(pool)
-    solved = solve(pool, groups, warm, time_limit)
-    if solved is None:
-        return _result(pool, warm, "trivial", "greedy", 0.0)  # no feasible pairing: 0 is proven
-    assignment, status, bound = solved
-    solver = "milp"
-    if surplus_of(pool, assignment) < surplus_of(pool, warm) or check(pool, assignment):
+
+def _class_counts(model: Any, assignment: Assignment) -> dict[int, dict[tuple[str, int], int]]:
+    """Per-class member counts of an assignment (for a warm start of the exact model)."""
+    where = {c.id: (k, c.quantity) for k, cls in enumerate(model.classes) for c in cls.members}
+    out: dict[int, dict[tuple[str, int], int]] = defaultdict(dict)
+    for oid, (t, ids) in assignment.items():
+        for cid in ids:
+            k, q = where[cid]
+            step = 1 if model.classes[k].quantity else q
+            out[k][(oid, t)] = out[k].get((oid, t), 0) + step
+    return out
+
+
+def _better(pool: Pool, first: Assignment, second: Assignment) -> bool:
+    """Whether ``second`` is feasible and adds more surplus than ``first``."""
+    return not check(pool, second) and surplus_of(pool, second) > surplus_of(pool, first)
+
+
+def clear(pool: Pool, time_limit: float = 10.0) -> Clearing:
+    """Clear a validated pool. Same pool -> same Clearing.
+
+    Small pools: the exact MILP on whole-commitment classes, warm-started by the greedy; ``bound``
+    is HiGHS's dual bound. Large pools: the LP relaxation of the unit-class model (a relaxation of
+    the pool, so its optimum is an upper bound) is solved, rounded to one tier per offer, handed
+    out to whole commitments and polished; ``bound`` is that LP optimum. See docs/pools.md.
+    """
+    from mercato.pools import milp
+    from mercato.pools.rounding import handout, polish, round_lp
+
+    started = time.monotonic()
+    offers = {o.id: o for o in pool.offers}
+    exact = (
+        milp.build(pool, classes(pool, by_quantity=True))
+        if len(pool.commitments) <= EXACT_COMMITMENTS
+        else None
+    )
+    if exact is not None and len(exact.xs) <= EXACT_COLUMNS:
+        warm = greedy(pool) if len(pool.commitments) <= GREEDY_COMMITMENTS else polish(pool, {})
+        left = time_limit - (time.monotonic() - started)
+        solved = milp.solve_mip(exact, milp.start_from(exact, _class_counts(exact, warm)), left)
         assignment, solver = warm, "greedy"
-    return _result(pool, assignment, status, solver, bound)
+        if math.isfinite(solved.objective):
+            found = handout(exact, milp.counts(exact, solved.values), offers)
+            if not check(pool, found) and surplus_of(pool, found) >= surplus_of(pool, warm):
+                assignment, solver = found, "milp"
+        return _result(pool, assignment, solved.status, solver, solved.bound)
+    units = milp.build(pool, classes(pool, by_quantity=False))
+    if units is None:
+        return _result(pool, {}, "trivial", "greedy", 0.0)  # no feasible pairing: 0 is proven
+    relaxed = milp.solve_lp(units, time_limit=time_limit - (time.monotonic() - started))
+    if relaxed.status != "optimal":
+        return _result(pool, polish(pool, {}), "time_limit", "greedy", None)
+    clock = False  # whether the clock stopped a stage (then the answer depends on machine speed)
+
+    def split(runs: dict[tuple[str, int], int]) -> Assignment:
+        """The best split of demand among ``runs`` (an LP with y fixed), as whole commitments."""
+        nonlocal clock
+        fixed = milp.solve_lp(units, fixed_y=runs, time_limit=time_limit - (time.monotonic() - started))
+        clock = clock or fixed.status != "optimal"
+        return (
+            polish(pool, handout(units, milp.counts(units, fixed.values), offers))
+            if fixed.status == "optimal"
+            else {}
+        )
+
+    assignment = polish(pool, handout(units, round_lp(units, relaxed.values), offers))
+    candidates = [split({(oid, t): 1 for oid, (t, _) in assignment.items()})]
+    left = time_limit - (time.monotonic() - started)
+    chosen = milp.solve_runs(units, relaxed.values, left * 0.4, RUN_NODES)
+    clock = clock or chosen.status == "time_limit"
+    if math.isfinite(chosen.objective):
+        candidates.append(split(milp.runs_of(units, chosen.values)))
+    for candidate in candidates:
+        if _better(pool, assignment, candidate):
+            assignment = candidate
+    left = time_limit - (time.monotonic() - started)
+    if left > 0:  # whole commitments among the chosen runs, exactly (from the best split as a start)
+        exact = milp.build(pool, classes(pool, by_quantity=True))
+        assert exact is not None
+        runs = {(oid, t): 1 for oid, (t, _) in assignment.items()}
+        start = milp.start_from(exact, _class_counts(exact, assignment))
+        left = time_limit - (time.monotonic() - started)
+        solved = milp.solve_mip(exact, start, left, gap=1e-6, fixed_y=runs, nodes=RUN_NODES)
+        clock = clock or solved.status == "time_limit"
+        if math.isfinite(solved.objective):
+            found = polish(pool, handout(exact, milp.counts(exact, solved.values), offers))
+            if _better(pool, assignment, found):
+                assignment = found
+    objective = surplus_of(pool, assignment)
+    status = "time_limit" if clock else "optimal" if objective >= relaxed.objective - 1e-6 else "feasible"
+    return _result(pool, assignment, status, "lp_rounding", relaxed.objective)

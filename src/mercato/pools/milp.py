@@ -1,21 +1,36 @@
-"""The clearing MILP, solved with HiGHS (see clearing.py for the model)."""
+"""The clearing model on commitment classes, solved with HiGHS (see clearing.py and aggregate.py).
+
+Columns: ``y[o,t]`` binary (offer o runs on tier t); ``x[k,o,t]`` integer, how many members (or
+units, for mixed-quantity classes) of class k go to (o,t); ``z[k,s]`` continuous in [0, count of
+segment s], the members taken from the class's max-price segment s. Rows:
+
+- class k:      sum_s z[k,s] - sum_(o,t) x[k,o,t] = 0  (accepted members are the best-paying ones)
+- run (o,t):    low(o,t) y[o,t] <= sum_k w_k x[k,o,t] <= high(o,t) y[o,t]  (w = quantity, or 1 for units)
+- link (k,o,t): x[k,o,t] <= min(size_k, high/w_k) y[o,t]  (redundant for integers, tightens the LP)
+- offer o:      sum_t y[o,t] <= 1
+- maker m:      sum over its offers of w_k x[k,o,t] <= capacity(m)
+
+Objective: sum_s (max price of s) w z[k,s] - sum (tier price) w x[k,o,t]. With the link rows each
+offer's LP relaxation is the convex hull of "off, or on one tier with a run in that tier's range", so
+the LP bound is much tighter than the big-M model's.
+"""
 
 from __future__ import annotations
 
 import os
 import sys
 from collections import defaultdict
-from typing import TYPE_CHECKING
+from dataclasses import dataclass, field
 
 import highspy
 import numpy as np
+from scipy import sparse
 
-if TYPE_CHECKING:
-    from mercato.pools.clearing import Assignment, _Group
-    from mercato.pools.model import Pool
+from mercato.pools.aggregate import Class
+from mercato.pools.model import Pool
 
 
-def _quiet_highs() -> highspy.Highs:
+def quiet_highs() -> highspy.Highs:
     """A Highs instance with logging off; its constructor prints a banner straight to fd 1."""
     sys.stdout.flush()
     saved = os.dup(1)
@@ -28,110 +43,274 @@ def _quiet_highs() -> highspy.Highs:
         os.close(saved)
         os.close(devnull)
     h.setOptionValue("output_flag", False)
+    h.setOptionValue("threads", 1)
+    h.setOptionValue("random_seed", 0)
     return h
 
 
-def solve(
-    pool: Pool, groups: list[_Group], warm: Assignment, time_limit: float
-) -> tuple[Assignment, str, float] | None:
-    """Solve the MILP; returns (assignment, status, LP bound) or None when nothing can run."""
+@dataclass
+class Model:
+    """The clearing model of ``pool`` on ``classes``, as arrays ready for HiGHS."""
+
+    classes: list[Class]
+    ys: list[tuple[str, int]]
+    xs: list[tuple[int, str, int]]
+    zs: list[tuple[int, int]]
+    cost: np.ndarray
+    upper: np.ndarray
+    matrix: sparse.csc_matrix
+    row_lower: np.ndarray
+    row_upper: np.ndarray
+    ycol: dict[tuple[str, int], int] = field(default_factory=dict)
+
+    @property
+    def x0(self) -> int:
+        return len(self.ys)
+
+    @property
+    def z0(self) -> int:
+        return len(self.ys) + len(self.xs)
+
+    @property
+    def n(self) -> int:
+        return len(self.ys) + len(self.xs) + len(self.zs)
+
+    def weight(self, k: int) -> int:
+        return self.classes[k].quantity or 1
+
+
+def build(pool: Pool, classes: list[Class]) -> Model | None:
+    """The model, or None when no class can be served by any tier of any of its offers."""
     offers = {o.id: o for o in pool.offers}
-    # columns: y[o,t] binaries, then x[g,o,t] integers
-    ys: list[tuple[str, int]] = []
-    for o in pool.offers:
-        for t in range(len(o.tiers)):
-            low, high = o.tier_range(t)
-            if low <= high:
-                ys.append((o.id, t))
-    ycol = {key: i for i, key in enumerate(ys)}
     xs: list[tuple[int, str, int]] = []
-    for gi, g in enumerate(groups):
-        for oid in g.offers:
-            for t, tier in enumerate(offers[oid].tiers):
-                if (oid, t) in ycol and g.max_unit_price >= tier.unit_price:
-                    if g.quantity <= offers[oid].tier_range(t)[1]:
-                        xs.append((gi, oid, t))
+    xup: list[float] = []
+    for k, cls in enumerate(classes):
+        w = cls.quantity or 1
+        for oid, first in zip(cls.offers, cls.first_tier, strict=True):
+            offer = offers[oid]
+            for t in range(first, len(offer.tiers)):
+                low, high = offer.tier_range(t)
+                if low <= high and w <= high:
+                    xs.append((k, oid, t))
+                    xup.append(float(min(cls.size, high // w)))
     if not xs:
         return None
-    n = len(ys) + len(xs)
-    lower = np.zeros(n)
-    upper = np.ones(n)
+    ys = sorted({(oid, t) for _, oid, t in xs})
+    ycol = {key: i for i, key in enumerate(ys)}
+    served = sorted({k for k, _, _ in xs})
+    zs = [(k, s) for k in served for s in range(len(classes[k].segments))]
+    ny, nx = len(ys), len(xs)
+    n = ny + nx + len(zs)
     cost = np.zeros(n)
-    for k, (gi, oid, t) in enumerate(xs):
-        g = groups[gi]
-        upper[len(ys) + k] = len(g.members)
-        cost[len(ys) + k] = (g.max_unit_price - offers[oid].tiers[t].unit_price) * g.quantity
-    h = _quiet_highs()
-    h.setOptionValue("threads", 1)
-    h.setOptionValue("random_seed", 0)
-    h.setOptionValue("mip_rel_gap", 0.0)
-    h.setOptionValue("time_limit", float(time_limit))
-    h.addVars(n, lower, upper)
-    idx = np.arange(n, dtype=np.int32)
-    h.changeColsCost(n, idx, cost)
-    h.changeColsIntegrality(n, idx, np.full(n, highspy.HighsVarType.kInteger.value, dtype=np.uint8))
-    h.changeObjectiveSense(highspy.ObjSense.kMaximize)
-
-    def row(lo: float, hi: float, cols: list[int], vals: list[float]) -> None:
-        if cols:
-            h.addRow(lo, hi, len(cols), np.array(cols, dtype=np.int32), np.array(vals, dtype=np.float64))
-
+    upper = np.ones(n)
+    upper[ny : ny + nx] = xup
+    rows: list[int] = []
+    cols: list[int] = []
+    vals: list[float] = []
+    lo: list[float] = []
+    hi: list[float] = []
     inf = highspy.kHighsInf
-    by_group: dict[int, list[int]] = defaultdict(list)
-    by_run: dict[tuple[str, int], list[int]] = defaultdict(list)
-    by_maker: dict[str, list[int]] = defaultdict(list)
-    for k, (gi, oid, t) in enumerate(xs):
-        by_group[gi].append(len(ys) + k)
-        by_run[(oid, t)].append(len(ys) + k)
-        by_maker[offers[oid].manufacturer].append(len(ys) + k)
-    qty = {len(ys) + k: float(groups[gi].quantity) for k, (gi, _, _) in enumerate(xs)}
-    for gi, cols in sorted(by_group.items()):
-        row(-inf, float(len(groups[gi].members)), cols, [1.0] * len(cols))
+
+    def new_row(low: float, high: float) -> int:
+        lo.append(low)
+        hi.append(high)
+        return len(lo) - 1
+
+    class_row = {k: new_row(0.0, 0.0) for k in served}
+    for j, (k, s) in enumerate(zs):
+        price, count = classes[k].segments[s]
+        col = ny + nx + j
+        cost[col] = float(price * (classes[k].quantity or 1))
+        upper[col] = float(count)
+        rows.append(class_row[k])
+        cols.append(col)
+        vals.append(1.0)
+    run_hi = {key: new_row(-inf, 0.0) for key in ys}
+    run_lo = {key: new_row(0.0, inf) for key in ys}
+    maker_row = {m.id: new_row(-inf, float(m.capacity)) for m in pool.manufacturers}
+    for i, (k, oid, t) in enumerate(xs):
+        col = ny + i
+        wf = float(classes[k].quantity or 1)
+        cost[col] = -float(offers[oid].tiers[t].unit_price) * wf
+        link = new_row(-inf, 0.0)
+        for r, v in (
+            (class_row[k], -1.0),
+            (run_hi[(oid, t)], wf),
+            (run_lo[(oid, t)], wf),
+            (maker_row[offers[oid].manufacturer], wf),
+            (link, 1.0),
+        ):
+            rows.append(r)
+            cols.append(col)
+            vals.append(v)
+        rows.append(link)
+        cols.append(ycol[(oid, t)])
+        vals.append(-upper[col])
+    offer_row: dict[str, int] = {}
     for (oid, t), col in ycol.items():
-        cols = by_run.get((oid, t), [])
         low, high = offers[oid].tier_range(t)
-        row(-inf, 0.0, [*cols, col], [*(qty[c] for c in cols), -float(high)])
-        row(0.0, inf, [*cols, col], [*(qty[c] for c in cols), -float(low)])
-    per_offer: dict[str, list[int]] = defaultdict(list)
-    for (oid, _), col in ycol.items():
-        per_offer[oid].append(col)
-    for cols in per_offer.values():
-        row(-inf, 1.0, cols, [1.0] * len(cols))
-    for m in pool.manufacturers:
-        cols = by_maker.get(m.id, [])
-        row(-inf, float(m.capacity), cols, [qty[c] for c in cols])
+        if oid not in offer_row:
+            offer_row[oid] = new_row(-inf, 1.0)
+        for r, v in (
+            (run_hi[(oid, t)], -float(high)),
+            (run_lo[(oid, t)], -float(low)),
+            (offer_row[oid], 1.0),
+        ):
+            rows.append(r)
+            cols.append(col)
+            vals.append(v)
+    matrix = sparse.csc_matrix((vals, (rows, cols)), shape=(len(lo), n))
+    matrix.sort_indices()
+    return Model(classes, ys, xs, zs, cost, upper, matrix, np.array(lo), np.array(hi), ycol)
 
-    # warm start from the greedy assignment
-    start = np.zeros(n)
-    group_of = {cid: gi for gi, g in enumerate(groups) for cid in g.members}
-    xcol = {(gi, oid, t): len(ys) + k for k, (gi, oid, t) in enumerate(xs)}
-    for oid, (t, ids) in warm.items():
-        start[ycol[(oid, t)]] = 1.0
-        for cid in ids:
-            start[xcol[(group_of[cid], oid, t)]] += 1.0
-    sol = highspy.HighsSolution()
-    sol.col_value = list(start)
-    h.setSolution(sol)
 
+def _highs(model: Model, integer: bool, fixed_y: dict[tuple[str, int], int] | None = None) -> highspy.Highs:
+    lp = highspy.HighsLp()
+    lp.num_col_ = model.n
+    lp.num_row_ = len(model.row_lower)
+    lp.col_cost_ = model.cost
+    lower = np.zeros(model.n)
+    upper = model.upper.copy()
+    if fixed_y is not None:
+        for key, col in model.ycol.items():
+            lower[col] = upper[col] = float(fixed_y.get(key, 0))
+    lp.col_lower_ = lower
+    lp.col_upper_ = upper
+    lp.row_lower_ = model.row_lower
+    lp.row_upper_ = model.row_upper
+    lp.sense_ = highspy.ObjSense.kMaximize
+    lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
+    lp.a_matrix_.num_col_ = model.n
+    lp.a_matrix_.num_row_ = len(model.row_lower)
+    lp.a_matrix_.start_ = model.matrix.indptr.astype(np.int32)
+    lp.a_matrix_.index_ = model.matrix.indices.astype(np.int32)
+    lp.a_matrix_.value_ = model.matrix.data
+    if integer:
+        kinds = [highspy.HighsVarType.kInteger] * model.z0 + [highspy.HighsVarType.kContinuous] * len(
+            model.zs
+        )
+        lp.integrality_ = kinds
+    h = quiet_highs()
+    h.passModel(lp)
+    return h
+
+
+@dataclass(frozen=True)
+class Solved:
+    status: str  # "optimal", "time_limit" (the clock stopped it), "limit" (the node limit) or "infeasible"
+    objective: float  # of the model (an upper bound on the pool when the model is a relaxation)
+    bound: float  # proven upper bound on the model's optimum
+    values: np.ndarray
+
+
+def solve_lp(
+    model: Model, fixed_y: dict[tuple[str, int], int] | None = None, time_limit: float | None = None
+) -> Solved:
+    """The LP relaxation (optionally with every y fixed); its objective bounds the model from above."""
+    h = _highs(model, integer=False, fixed_y=fixed_y)
+    if time_limit is not None:
+        h.setOptionValue("time_limit", max(0.0, float(time_limit)))
     h.run()
-    model_status = h.getModelStatus()
+    status = h.getModelStatus()
+    if status != highspy.HighsModelStatus.kOptimal:
+        return Solved("infeasible", float("-inf"), float("inf"), np.zeros(model.n))
+    value = float(h.getInfo().objective_function_value)
+    return Solved("optimal", value, value, np.array(h.getSolution().col_value))
+
+
+def solve_mip(
+    model: Model,
+    start: np.ndarray | None,
+    time_limit: float,
+    gap: float = 0.0,
+    fixed_y: dict[tuple[str, int], int] | None = None,
+    nodes: int | None = None,
+) -> Solved:
+    """The MILP from an optional feasible start, within ``time_limit`` seconds (and ``nodes``
+    branch-and-bound nodes); ``fixed_y`` fixes every run decision (absent pairs do not run)."""
+    h = _highs(model, integer=True, fixed_y=fixed_y)
+    h.setOptionValue("mip_rel_gap", float(gap))
+    if nodes is not None:
+        h.setOptionValue("mip_max_nodes", int(nodes))
+    h.setOptionValue("time_limit", max(0.0, float(time_limit)))
+    if start is not None:
+        sol = highspy.HighsSolution()
+        sol.col_value = list(start)
+        h.setSolution(sol)
+    h.run()
     info = h.getInfo()
-    status = "optimal" if model_status == highspy.HighsModelStatus.kOptimal else "time_limit"
-    bound = float(info.mip_dual_bound)
-    values = list(h.getSolution().col_value)
-    if len(values) != n:
-        return warm, status, bound
-    assignment: dict[str, tuple[int, list[str]]] = {}
-    used: dict[int, int] = defaultdict(int)
-    for k, (gi, oid, t) in enumerate(xs):
-        count = int(round(values[len(ys) + k]))
-        if count <= 0:
-            continue
-        g = groups[gi]
-        ids = list(g.members[used[gi] : used[gi] + count])
-        used[gi] += count
-        entry = assignment.setdefault(oid, (t, []))
-        if entry[0] != t:
-            return warm, status, bound
-        entry[1].extend(ids)
-    return {oid: (t, sorted(ids)) for oid, (t, ids) in assignment.items()}, status, bound
+    status = h.getModelStatus()
+    word = "optimal" if status == highspy.HighsModelStatus.kOptimal else "limit"
+    if status == highspy.HighsModelStatus.kTimeLimit:
+        word = "time_limit"
+    values = np.array(h.getSolution().col_value)
+    if len(values) != model.n or info.primal_solution_status != 2:
+        return Solved(word, float("-inf"), float(info.mip_dual_bound), np.zeros(model.n))
+    return Solved(
+        word,
+        float(info.objective_function_value),
+        float(info.mip_dual_bound),
+        values,
+    )
+
+
+def solve_runs(model: Model, lp: np.ndarray, time_limit: float, nodes: int) -> Solved:
+    """Which offers run on which tier: the model with binary y and continuous x, with every y the
+    LP solution ``lp`` left at 0 or 1 fixed there (only the fractional offers are decided), stopped
+    after ``nodes`` branch-and-bound nodes or ``time_limit`` seconds."""
+    y = lp[: model.x0]
+    h = _highs(model, integer=False)
+    idx = np.arange(model.x0, dtype=np.int32)
+    lower = np.where(y > 1 - 1e-6, 1.0, 0.0)
+    upper = np.where(y < 1e-6, 0.0, 1.0)
+    h.changeColsBounds(model.x0, idx, lower, upper)
+    h.changeColsIntegrality(
+        model.x0, idx, np.full(model.x0, highspy.HighsVarType.kInteger.value, dtype=np.uint8)
+    )
+    h.setOptionValue("mip_rel_gap", 1e-5)
+    h.setOptionValue("mip_max_nodes", int(nodes))
+    h.setOptionValue("time_limit", max(0.0, float(time_limit)))
+    h.run()
+    status = h.getModelStatus()
+    info = h.getInfo()
+    values = np.array(h.getSolution().col_value)
+    word = {highspy.HighsModelStatus.kOptimal: "optimal", highspy.HighsModelStatus.kTimeLimit: "time_limit"}
+    if len(values) != model.n or info.primal_solution_status != 2:
+        return Solved(word.get(status, "limit"), float("-inf"), float("inf"), np.zeros(model.n))
+    return Solved(word.get(status, "limit"), float(info.objective_function_value), float("inf"), values)
+
+
+def runs_of(model: Model, values: np.ndarray) -> dict[tuple[str, int], int]:
+    """The (offer, tier) pairs a solution runs."""
+    y = values[: model.x0]
+    return {model.ys[i]: 1 for i in np.flatnonzero(y > 0.5)}
+
+
+def counts(model: Model, values: np.ndarray) -> dict[int, dict[tuple[str, int], int]]:
+    """Per class, the (rounded down) count sent to each (offer, tier) in a solution."""
+    out: dict[int, dict[tuple[str, int], int]] = defaultdict(dict)
+    x = values[model.x0 : model.z0]
+    for i in np.flatnonzero(x > 1e-6):
+        k, oid, t = model.xs[i]
+        c = int(np.floor(x[i] + 1e-6))
+        if c > 0:
+            out[k][(oid, t)] = c
+    return out
+
+
+def start_from(model: Model, assigned: dict[int, dict[tuple[str, int], int]]) -> np.ndarray:
+    """A column vector from per-class counts (y, x and the best-paying z filled in)."""
+    start = np.zeros(model.n)
+    xcol = {key: model.x0 + i for i, key in enumerate(model.xs)}
+    zcol = {key: model.z0 + j for j, key in enumerate(model.zs)}
+    for k, per in assigned.items():
+        total = 0
+        for (oid, t), c in per.items():
+            start[xcol[(k, oid, t)]] = c
+            start[model.ycol[(oid, t)]] = 1.0
+            total += c
+        for s, (_, count) in enumerate(model.classes[k].segments):
+            take = min(count, total)
+            start[zcol[(k, s)]] = take
+            total -= take
+    return start
