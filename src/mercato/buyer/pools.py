@@ -199,7 +199,7 @@ class PoolApi:
         }
         transaction_id = str(uuid.uuid5(uuid.NAMESPACE_URL, f"mercato:pool-commitment:{cid}"))
         orders = self.api.orders
-        d = self.node.deadline(body.get("deadline", SETTLE_DEADLINE_S))
+        d = self.node.deadline(body.get("deadline", min(SETTLE_DEADLINE_S, self.node.config.max_deadline_s)))
         try:
             existing = await asyncio.to_thread(self.node.store.list_orders, 1000, 0)
             done = next((o for o in existing if o.get("transaction_id") == transaction_id), None)
