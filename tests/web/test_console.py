@@ -84,7 +84,7 @@ def test_merchant_journey(net: tuple[Seller, Bap], new_page: Any, shoot: Any) ->
     seller, bap = net
     txn, _, _, on_confirm = checkout(bap, seller, "KETTLE", 2)
     order_id = on_confirm["message"]["order"]["id"]
-    checkout(bap, seller, "TUMBLER", 1)  # a second order, left new on the board
+    txn2, *_ = checkout(bap, seller, "TUMBLER", 1)  # a second order, accepted later from the board
 
     page, watch = new_page()
     page.goto(seller.url + "/console/orders")
@@ -134,6 +134,15 @@ def test_merchant_journey(net: tuple[Seller, Bap], new_page: Any, shoot: Any) ->
 
     page.get_by_role("link", name="Orders", exact=True).click()
     assert page.locator(f'section[data-column="delivered"] article[data-order="{order_id}"]').count() == 1
+    other = page.locator('section[data-column="new"] article')
+    other.get_by_role("button").click()  # the board's own button: accept the second order there
+    page.wait_for_url("**/console/orders")
+    assert page.locator('section[data-column="accepted"] article').count() == 1
+    bap.wait("on_status", transaction_id=txn2)
+
+    for name, heading in (("Pools", "Demand pools"), ("Supply", "Supply")):
+        page.get_by_role("link", name=name, exact=True).click()
+        assert page.get_by_role("heading", name=heading, exact=True).is_visible()
 
     page.get_by_role("link", name="Dashboard").click()
     assert page.locator('[data-kpi="orders-today"]').inner_text() == "2"

@@ -83,6 +83,36 @@ def test_merchant_journey_on_postgresql(tmp_path: Path, pg_url: str) -> None:
         shop.node.store.engine.dispose()
 
 
+def test_the_board_offers_the_next_move_and_comes_back(shop: Shop) -> None:
+    oid = shop.order()
+    shop.login()
+    board = shop.client.get("/console/orders").text
+    assert 'name="back" value="board"' in board and 'data-action="accept"' in board
+    r = act(shop, oid, "accept", shop.csrf("/console/orders"), back="board")
+    assert r.status_code == 303 and r.headers["location"] == "/console/orders"  # type: ignore[attr-defined]
+    assert 'data-action="pack"' in shop.client.get("/console/orders").text
+    assert [fulfillment_state(b) for b in callbacks(shop, "on_status")] == ["Pending"]
+
+
+def test_actions_follow_the_transition_table() -> None:
+    from mercato.seller.domain import Action, FulfillmentType
+    from mercato.seller.domain.orders import TRANSITIONS, allowed_actions
+
+    buttons = {name: a for name, _, a in data.BUTTONS}
+    for status in TRANSITIONS:
+        for ftype in FulfillmentType:
+            got = [
+                buttons[name] for name, _ in data.actions_for(status[0].value, status[1].value, ftype.value)
+            ]
+            assert got == [a for a in buttons.values() if a in allowed_actions(status, ftype)]
+            assert set(allowed_actions(status, ftype)) - set(got) <= {
+                Action.CANCEL
+            }  # cancel has its own form
+    assert [n for n, _ in data.actions_for("Created", "Pending", "Delivery")] == ["accept"]
+    assert data.actions_for("Completed", "Order-delivered", "Delivery") == []
+    assert data.actions_for("Nonsense", "Pending", "Delivery") == []
+
+
 def test_moves_the_order_does_not_allow_change_nothing(shop: Shop) -> None:
     oid = shop.order()
     shop.login()

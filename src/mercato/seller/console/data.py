@@ -11,7 +11,8 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from mercato.seller.domain import OrderState
+from mercato.seller.domain import Action, FulfillmentState, FulfillmentType, OrderState
+from mercato.seller.domain.orders import TRANSITIONS, allowed_actions
 from mercato.seller.store import Store
 from mercato.seller.store import catalog as store_catalog
 from mercato.seller.store import stock as store_stock
@@ -20,6 +21,19 @@ from mercato.seller.store.tables import ItemRow, OrderLineRow, OrderRow
 LOW_STOCK = 5  # units available at a location at or below which the dashboard warns
 SHIPPED = ("Order-picked-up", "Out-for-delivery", "Order-delivered", "RTO-Initiated", "RTO-Delivered",
            "RTO-Disposed")  # fmt: skip
+# the moves offered as buttons, in the order a parcel goes (console name, label, domain action);
+# "ship" is the courier (or the seller's own rider) picking the parcel up
+BUTTONS = (
+    ("accept", "Accept", Action.ACCEPT),
+    ("pack", "Mark packed", Action.PACK),
+    ("assign-agent", "Agent assigned", Action.ASSIGN_AGENT),
+    ("ship", "Ship (picked up)", Action.PICK_UP),
+    ("out-for-delivery", "Out for delivery", Action.OUT_FOR_DELIVERY),
+    ("deliver", "Mark delivered", Action.DELIVER),
+    ("collect", "Collected by buyer", Action.COLLECT),
+    ("rto-deliver", "Returned to us", Action.RTO_DELIVER),
+    ("rto-dispose", "Write off return", Action.RTO_DISPOSE),
+)
 BOARD_COLUMNS = (
     ("new", "New"),
     ("accepted", "Accepted"),
@@ -62,6 +76,19 @@ def column_of(state: str, fulfillment_state: str) -> str:
     if fulfillment_state in ("Agent-assigned", "Order-picked-up", "Out-for-delivery"):
         return "shipping"
     return "new" if state == OrderState.CREATED.value else "accepted"
+
+
+def actions_for(state: str, fulfillment_state: str, fulfillment_type: str) -> list[tuple[str, str]]:
+    """The (console action, label) buttons an order's status allows, in the order a parcel goes."""
+    try:
+        status = (OrderState(state), FulfillmentState(fulfillment_state))
+        ftype = FulfillmentType(fulfillment_type)
+    except ValueError:
+        return []
+    if status not in TRANSITIONS:
+        return []
+    allowed = set(allowed_actions(status, ftype))
+    return [(name, label) for name, label, a in BUTTONS if a in allowed]
 
 
 def ship_by_times(store: Store, order_ids: list[str]) -> dict[str, timedelta]:
@@ -152,6 +179,7 @@ def order_rows(store: Store, *, limit: int = 200, since: datetime | None = None)
                 "state": o.state,
                 "fulfillment_state": o.fulfillment_state,
                 "column": column_of(o.state, o.fulfillment_state),
+                "actions": actions_for(o.state, o.fulfillment_state, o.fulfillment_type),
                 "currency": o.currency,
                 "total": o.total,
                 "buyer": (o.details or {}).get("billing", {}).get("name") or o.buyer_id or o.bap_id,

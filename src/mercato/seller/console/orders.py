@@ -23,19 +23,6 @@ from . import data, forms
 from .core import Console, fields
 from .supply_pages import late_promises
 
-# the moves offered as buttons, in the order a parcel goes (ship = handed to the courier)
-BUTTONS = (
-    ("accept", "Accept"),
-    ("pack", "Mark packed"),
-    ("assign-agent", "Agent assigned"),
-    ("ship", "Ship (picked up)"),
-    ("out-for-delivery", "Out for delivery"),
-    ("deliver", "Mark delivered"),
-    ("collect", "Collected by buyer"),
-    ("rto-deliver", "Returned to us"),
-    ("rto-dispose", "Write off return"),
-)
-
 
 def now() -> datetime:
     return datetime.now(UTC)
@@ -43,15 +30,7 @@ def now() -> datetime:
 
 def console_actions(order: Order) -> list[tuple[str, str]]:
     """The buttons the order's status allows (console names: ``ship`` is the domain's pick-up)."""
-    allowed = {a.value for a in order.allowed_actions()}
-    out = []
-    for name, label in BUTTONS:
-        a = ACTION_ALIASES.get(name) or Action(name)
-        if name == "deliver" and order.fulfillment_type is FulfillmentType.PICKUP:
-            continue
-        if a.value in allowed:
-            out.append((name, label))
-    return out
+    return data.actions_for(order.state.value, order.fulfillment_state.value, order.fulfillment_type.value)
 
 
 def move(console: Console, order_id: str, action: str) -> Order:
