@@ -28,9 +28,16 @@ NOW = datetime.now(UTC)
 DEADLINE = NOW + timedelta(hours=1)
 
 
-@pytest.fixture
-def node(tmp_path: Path) -> Iterator[tuple[SellerNode, TestClient, dict[str, str]]]:
-    cfg_path, _ = write_starter(tmp_path, database_url=f"sqlite:///{tmp_path / 'seller.db'}")
+@pytest.fixture(params=["sqlite", "postgresql"])
+def node(
+    request: pytest.FixtureRequest, tmp_path: Path
+) -> Iterator[tuple[SellerNode, TestClient, dict[str, str]]]:
+    db = (
+        f"sqlite:///{tmp_path / 'seller.db'}"
+        if request.param == "sqlite"
+        else request.getfixturevalue("pg_url")
+    )
+    cfg_path, _ = write_starter(tmp_path, database_url=db)
     n = SellerNode(load(cfg_path))
     n.ensure_store()
     n.lookup.source = StaticKeySource(
