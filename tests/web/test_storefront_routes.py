@@ -206,6 +206,11 @@ async def test_a_double_submitted_checkout_places_one_order_per_seller(net: Net)
         assert listing.text.count("data-poll=") == len(net.sellers)
         live = await c.get(f"/orders/{orders[0]['id']}/live")
         assert live.json()["fields"]["status"] == "Active" and live.json()["final"] is False
+    async with httpx.AsyncClient(base_url=net.url) as other:  # another buyer on the same node
+        assert "No orders yet" in (await other.get("/orders")).text
+        assert (await other.get(f"/orders/{orders[0]['id']}")).status_code == 404
+        assert (await other.get(f"/orders/{orders[0]['id']}/live")).status_code == 404
+        assert (await other.get(f"/checkout/{data['token']}")).status_code == 404
 
 
 async def test_a_seller_that_is_down_is_reported_and_its_items_stay_in_the_cart(net: Net) -> None:

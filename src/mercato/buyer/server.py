@@ -15,7 +15,7 @@ from starlette.routing import BaseRoute
 from mercato.buyer.api import LocalApi
 from mercato.buyer.node import BuyerNode, NodeConfig
 from mercato.buyer.onboarding import RegistryInfo, fetch_registry_info, on_subscribe_route, subscribe
-from mercato.buyer.pools import pool_routes
+from mercato.buyer.pools import PoolApi, pool_routes
 from mercato.buyer.store import open_store
 from mercato.buyer.web import Storefront
 from mercato.transport.lookup import LookupCache, RegistryKeySource
@@ -33,7 +33,8 @@ def build_app(node: BuyerNode, token: str, extra_routes: list[BaseRoute] | None 
             await node.aclose()
 
     api = LocalApi(node, token)
-    storefront = Storefront(node, api.orders)  # the web pages at / (no bearer token; a session cookie)
+    # the web pages at / (no bearer token: a session cookie and CSRF tokens)
+    storefront = Storefront(node, api.orders, pools=PoolApi(api))
     routes = [*(extra_routes or []), *storefront.routes(), *pool_routes(api)]  # /api/pools/...
     return node.receiver.in_front_of(api.app(routes, lifespan=lifespan))
 

@@ -25,6 +25,7 @@ from starlette.routing import BaseRoute, Route
 from mercato.buyer.errors import BuyerError
 from mercato.buyer.node import BuyerNode
 from mercato.buyer.ordering import Orders
+from mercato.buyer.pools import PoolApi
 from mercato.buyer.web_forms import (
     FormError,
     add_line,
@@ -35,6 +36,7 @@ from mercato.buyer.web_forms import (
     unit_price,
 )
 from mercato.buyer.web_orders import OrderPages
+from mercato.buyer.web_pools import PoolPages
 from mercato.buyer.web_search import CITIES, SORTS, Offer, apply, offers_from_results, parse_filters
 from mercato.buyer.web_store import WebStore
 from mercato.protocol.keys import raw_private
@@ -55,12 +57,20 @@ CATEGORIES = (  # the categories of the seeded network; a seller's own category 
 Handler = Callable[[Request, str], Awaitable[Response]]
 
 
-class Storefront(OrderPages):
+class Storefront(OrderPages, PoolPages):
     """The storefront's routes on one buyer node (``routes()`` for the node's app)."""
 
-    def __init__(self, node: BuyerNode, orders: Orders | None = None, secret: bytes | None = None) -> None:
+    def __init__(
+        self,
+        node: BuyerNode,
+        orders: Orders | None = None,
+        secret: bytes | None = None,
+        pools: PoolApi | None = None,
+    ) -> None:
         self.node = node
         self.orders = orders or Orders(node)
+        self.pools = pools  # the group-run pages need the node's pool API
+        self.coordinators: set[str] = set()  # pool coordinators named in search results
         self.web = WebStore(node.store.engine)
         self.secret = (
             secret or hashlib.sha256(b"mercato-storefront\0" + raw_private(node.config.keys.signing)).digest()
@@ -78,6 +88,7 @@ class Storefront(OrderPages):
             Route("/cart/add", s(self.cart_add), methods=["POST"]),
             Route("/cart/update", s(self.cart_update), methods=["POST"]),
             *self.order_routes(s),
+            *self.pool_routes(s),
             static_mount(),
         ]
 
@@ -139,12 +150,21 @@ class Storefront(OrderPages):
             {"href": "/cart", "label": "Cart", "current": current == "cart", "badge": count or None},
             {"href": "/orders", "label": "Orders", "current": current == "orders"},
         ]
+        if self.pools is not None:
+            nav.insert(1, {"href": "/pools", "label": "Group runs", "current": current == "pools"})
         return {"nav_items": nav, "csrf": csrf_token(self.secret, sid), "values": {}, "errors": {}, **context}
 
     # --- search and items -------------------------------------------------------------------
 
+    def remember_results(self, results: list[dict[str, Any]]) -> list[Offer]:
+        offers = offers_from_results(results, datetime.now(UTC))
+        self.remember(offers)
+        return offers
+
     def remember(self, offers: list[Offer]) -> None:
         for o in offers:
+            if o.coordinator:
+                self.coordinators.add(o.coordinator)
             self._offers[o.key] = o
             self._offers.move_to_end(o.key)
         while len(self._offers) > MAX_REMEMBERED_OFFERS:
@@ -199,8 +219,7 @@ class Storefront(OrderPages):
         except BuyerError as exc:
             ctx["messages"] = [{"kind": "error", "text": f"Search is unavailable right now: {exc.message}"}]
             return self.renderer.page(request, "storefront/search.html", ctx, status=503)
-        offers = offers_from_results(results, datetime.now(UTC))
-        self.remember(offers)
+        offers = self.remember_results(results)
         shown = apply(offers, f)
         ctx.update(
             searched=True,

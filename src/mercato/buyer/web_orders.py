@@ -192,6 +192,8 @@ class OrderPages:
                 r["provider_name"] = names.get((r.get("bpp_id"), r.get("provider_id"))) or r.get("bpp_id")
                 r["order_ref"] = (r.get("order") or {}).get("id")
                 r.pop("order", None)
+            refs = [r["order_ref"] for r in results if r.get("order_ref")]
+            await asyncio.to_thread(self.web.own_orders, sid, refs)
             await asyncio.to_thread(self.web.save_cart, sid, left)
             await asyncio.to_thread(self.web.finish_checkout, token, results)
         return self.renderer.redirect(f"/checkout/{token}")
@@ -256,8 +258,9 @@ class OrderPages:
         return self.renderer.page(request, "storefront/message.html", ctx, status=404)
 
     async def orders_page(self, request: Request, sid: str) -> Response:
-        rows = await asyncio.to_thread(self.node.store.list_orders, 200, 0)
-        views = [await self._view(r["id"]) for r in rows if r["stage"] == "confirmed"]
+        rows = await asyncio.to_thread(self.node.store.list_orders, 1000, 0)
+        mine = await asyncio.to_thread(self.web.order_refs, sid)
+        views = [await self._view(r["id"]) for r in rows if r["stage"] == "confirmed" and r["id"] in mine]
         ctx = self._ctx(sid, "orders", title="Your orders", orders=[v for v in views if v])
         return self.renderer.page(request, "storefront/orders.html", ctx)
 
@@ -265,9 +268,9 @@ class OrderPages:
         self, request: Request, sid: str, form_errors: dict[str, str] | None = None, extra: Any = None
     ) -> Response:
         ref = _uuid(request.path_params["ref"]) or ""
-        order = await self._view(ref)
+        order = await self._view(ref) if await asyncio.to_thread(self.web.owns, sid, ref) else None
         if order is None or order["stage"] != "confirmed":
-            return self._not_found(request, sid, "No such order on this buyer node.")
+            return self._not_found(request, sid, "No such order of yours on this buyer node.")
         ctx = self._ctx(
             sid,
             "orders",
@@ -283,7 +286,8 @@ class OrderPages:
 
     async def order_live(self, request: Request, sid: str) -> Response:
         ref = _uuid(request.path_params["ref"]) or ""
-        order = await asyncio.to_thread(self.node.store.get_order, ref)
+        owned = await asyncio.to_thread(self.web.owns, sid, ref)
+        order = await asyncio.to_thread(self.node.store.get_order, ref) if owned else None
         if order is None:
             return Response(orjson.dumps({"error": "no such order"}), 404, media_type="application/json")
         data = {"fields": live_fields(order), "final": is_final(order)}
@@ -296,7 +300,8 @@ class OrderPages:
         action = request.path_params["action"]
         form = await request.form()
         url = f"/orders/{ref}"
-        order = await asyncio.to_thread(self.node.store.get_order, ref)
+        owned = await asyncio.to_thread(self.web.owns, sid, ref)
+        order = await asyncio.to_thread(self.node.store.get_order, ref) if owned else None
         if (
             order is None
             or order["stage"] != "confirmed"

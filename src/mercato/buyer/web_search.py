@@ -59,6 +59,8 @@ class Offer:
     cities: tuple[str, ...] = ()
     source: str = "seller"
     rank: int = 0  # order of arrival: the "best match" sort
+    pool: str | None = None  # a demand pool's offer (a group run): its pool and coordinator
+    coordinator: str | None = None
 
     @property
     def key(self) -> tuple[str, str, str]:
@@ -176,6 +178,7 @@ def offers_from_results(results: Iterable[Mapping[str, Any]], now: datetime) -> 
                 cities=tuple(result.get("cities") or ()),
                 source=str(result.get("source") or "seller"),
                 rank=len(out),
+                **_pool_of(item),
             )
             known = out.get(offer.key)
             if known is None:
@@ -183,6 +186,18 @@ def offers_from_results(results: Iterable[Mapping[str, Any]], now: datetime) -> 
             elif known.source == "index" and offer.source != "index":
                 out[offer.key] = Offer(**{**offer.__dict__, "rank": known.rank})
     return list(out.values())
+
+
+def _pool_of(item: Mapping[str, Any]) -> dict[str, str]:
+    pool = item.get("pool")
+    if not isinstance(pool, Mapping):
+        return {}
+    pid, coordinator = pool.get("pool"), pool.get("coordinator")
+    if not isinstance(pid, str) or not isinstance(coordinator, str):
+        return {}
+    if not pid or not coordinator.startswith(("http://", "https://")):
+        return {}
+    return {"pool": pid, "coordinator": coordinator.rstrip("/")}
 
 
 def parse_filters(params: Mapping[str, str]) -> tuple[Filters, dict[str, str]]:

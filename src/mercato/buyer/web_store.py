@@ -1,6 +1,7 @@
 """The storefront's rows in the buyer database: carts keyed by the browser's session cookie (a
 cart outlives the session and a restart of the node) and checkouts keyed by the idempotency token
-of the checkout form (a form sent twice runs the checkout once). Migration ``b0002``.
+of the checkout form (a form sent twice runs the checkout once), migration ``b0002``; which session
+placed which order, migration ``b0003``.
 """
 
 from __future__ import annotations
@@ -37,6 +38,15 @@ checkouts = sa.Table(
 )
 
 
+# which browser session placed which order (migration b0003): each buyer sees only their own orders
+session_orders = sa.Table(
+    "buyer_web_orders",
+    web_metadata,
+    sa.Column("order_ref", sa.String(36), primary_key=True),
+    sa.Column("session_id", sa.String(64), nullable=False, index=True),
+)
+
+
 class WebStore:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
@@ -68,6 +78,31 @@ class WebStore:
                         .where(carts.c.session_id == session_id)
                         .values(lines=data, updated_at=t)
                     )
+
+    # --- whose orders -----------------------------------------------------------------------
+
+    def own_orders(self, session_id: str, refs: list[str]) -> None:
+        with self.engine.begin() as conn:
+            for ref in refs:
+                try:
+                    with conn.begin_nested():
+                        conn.execute(session_orders.insert().values(order_ref=ref, session_id=session_id))
+                except IntegrityError:
+                    pass
+
+    def order_refs(self, session_id: str) -> set[str]:
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                sa.select(session_orders.c.order_ref).where(session_orders.c.session_id == session_id)
+            ).all()
+        return {r[0] for r in rows}
+
+    def owns(self, session_id: str, ref: str) -> bool:
+        with self.engine.connect() as conn:
+            row = conn.execute(
+                sa.select(session_orders.c.session_id).where(session_orders.c.order_ref == ref)
+            ).first()
+        return row is not None and row[0] == session_id
 
     # --- checkouts --------------------------------------------------------------------------
 
