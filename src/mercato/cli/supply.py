@@ -63,3 +63,8 @@ def check_command(file: Path = typer.Argument(..., help="Twin file: .json or .to
     typer.echo(
         f"{file}: {len(twin.locations)} locations, {len(twin.items)} items, {len(twin.lines)} lines — valid"
     )
+
+
+from mercato.cli import supply_plan  # noqa: E402  (simulate, forecast, policy)
+
+supply_plan.register(app)
