@@ -6,9 +6,11 @@ accepted buyer of an offer pays the all-units tier price the offer's run quantit
 price is at most each accepted buyer's max price; MOQ <= run quantity <= capacity (or the offer
 does not run); each manufacturer's total capacity across its offers.
 
-Identical commitments (same quantity, max price and offer list) are aggregated into one integer
-variable per (group, offer, tier); a run on tier t is a binary y[o,t]. A deterministic greedy
-gives the warm start and is the answer when HiGHS finds nothing better within the time limit.
+Commitments are aggregated into classes (aggregate.py) and the model on classes (milp.py) is
+solved with HiGHS: exactly for small pools (a deterministic greedy gives the warm start and is the
+answer when HiGHS finds nothing better within the time limit), and for large pools by its LP
+relaxation (the bound), a choice of runs from it, and an exact split of the demand among those runs
+(rounding.py turns class counts into whole commitments). See docs/pools.md.
 """
 
 from __future__ import annotations
@@ -53,8 +55,10 @@ class Rejection:
 
 @dataclass(frozen=True, slots=True)
 class Clearing:
-    status: str  # "optimal", "time_limit" or "trivial"
-    solver: str  # "milp" or "greedy": which produced the assignment
+    # "optimal" (proven), "feasible" (every stage finished, not proven: see gap), "time_limit"
+    # (a stage was stopped by the clock: the answer may differ on a faster machine) or "trivial"
+    status: str
+    solver: str  # "milp", "greedy" or "lp_rounding": which produced the assignment
     objective: int
     bound: float
     gap: float
@@ -241,38 +245,54 @@ def _better(pool: Pool, first: Assignment, second: Assignment) -> bool:
     return not check(pool, second) and surplus_of(pool, second) > surplus_of(pool, first)
 
 
-def clear(pool: Pool, time_limit: float = 10.0) -> Clearing:
-    """Clear a validated pool. Same pool -> same Clearing.
+def clear(pool: Pool, time_limit: float = 10.0, method: str = "auto") -> Clearing:
+    """Clear a validated pool. Same pool -> same Clearing (unless ``status`` is ``time_limit``).
 
-    Small pools: the exact MILP on whole-commitment classes, warm-started by the greedy; ``bound``
-    is HiGHS's dual bound. Large pools: the LP relaxation of the unit-class model (a relaxation of
-    the pool, so its optimum is an upper bound) is solved, rounded to one tier per offer, handed
-    out to whole commitments and polished; ``bound`` is that LP optimum. See docs/pools.md.
+    ``method`` ``exact``: the MILP on whole-commitment classes, warm-started by a greedy; ``bound``
+    is HiGHS's dual bound. ``method`` ``large``: the LP relaxation of the unit-class model gives the
+    bound, the runs are chosen from it and the demand split among them (see docs/pools.md).
+    ``auto`` (the default) takes ``exact`` for pools of up to EXACT_COMMITMENTS commitments whose
+    class model has at most EXACT_COLUMNS columns, ``large`` otherwise.
     """
+    from mercato.pools import milp
+
+    if method not in ("auto", "exact", "large"):
+        raise ValueError(f"unknown clearing method {method!r}: auto, exact or large")
+    deadline = time.monotonic() + time_limit
+    if method != "large" and (method == "exact" or len(pool.commitments) <= EXACT_COMMITMENTS):
+        exact = milp.build(pool, classes(pool, by_quantity=True))
+        if exact is None:
+            return _result(pool, {}, "trivial", "greedy", 0.0)  # no feasible pairing: 0 is proven
+        if method == "exact" or len(exact.xs) <= EXACT_COLUMNS:
+            return _clear_exact(pool, exact, deadline)
+    return _clear_large(pool, deadline)
+
+
+def _clear_exact(pool: Pool, exact: Any, deadline: float) -> Clearing:
+    from mercato.pools import milp
+    from mercato.pools.rounding import handout, polish
+
+    offers = {o.id: o for o in pool.offers}
+    warm = greedy(pool) if len(pool.commitments) <= GREEDY_COMMITMENTS else polish(pool, {})
+    start = milp.start_from(exact, _class_counts(exact, warm))
+    solved = milp.solve_mip(exact, start, deadline - time.monotonic())
+    assignment, solver = warm, "greedy"
+    if math.isfinite(solved.objective):
+        found = handout(exact, milp.counts(exact, solved.values), offers)
+        if not check(pool, found) and surplus_of(pool, found) >= surplus_of(pool, warm):
+            assignment, solver = found, "milp"
+    return _result(pool, assignment, solved.status, solver, solved.bound)
+
+
+def _clear_large(pool: Pool, deadline: float) -> Clearing:
     from mercato.pools import milp
     from mercato.pools.rounding import handout, polish, round_lp
 
-    started = time.monotonic()
     offers = {o.id: o for o in pool.offers}
-    exact = (
-        milp.build(pool, classes(pool, by_quantity=True))
-        if len(pool.commitments) <= EXACT_COMMITMENTS
-        else None
-    )
-    if exact is not None and len(exact.xs) <= EXACT_COLUMNS:
-        warm = greedy(pool) if len(pool.commitments) <= GREEDY_COMMITMENTS else polish(pool, {})
-        left = time_limit - (time.monotonic() - started)
-        solved = milp.solve_mip(exact, milp.start_from(exact, _class_counts(exact, warm)), left)
-        assignment, solver = warm, "greedy"
-        if math.isfinite(solved.objective):
-            found = handout(exact, milp.counts(exact, solved.values), offers)
-            if not check(pool, found) and surplus_of(pool, found) >= surplus_of(pool, warm):
-                assignment, solver = found, "milp"
-        return _result(pool, assignment, solved.status, solver, solved.bound)
     units = milp.build(pool, classes(pool, by_quantity=False))
     if units is None:
         return _result(pool, {}, "trivial", "greedy", 0.0)  # no feasible pairing: 0 is proven
-    relaxed = milp.solve_lp(units, time_limit=time_limit - (time.monotonic() - started))
+    relaxed = milp.solve_lp(units, time_limit=deadline - time.monotonic())
     if relaxed.status != "optimal":
         return _result(pool, polish(pool, {}), "time_limit", "greedy", None)
     clock = False  # whether the clock stopped a stage (then the answer depends on machine speed)
@@ -280,37 +300,36 @@ def clear(pool: Pool, time_limit: float = 10.0) -> Clearing:
     def split(runs: dict[tuple[str, int], int]) -> Assignment:
         """The best split of demand among ``runs`` (an LP with y fixed), as whole commitments."""
         nonlocal clock
-        fixed = milp.solve_lp(units, fixed_y=runs, time_limit=time_limit - (time.monotonic() - started))
-        clock = clock or fixed.status != "optimal"
-        return (
-            polish(pool, handout(units, milp.counts(units, fixed.values), offers))
-            if fixed.status == "optimal"
-            else {}
-        )
+        fixed = milp.solve_lp(units, fixed_y=runs, time_limit=deadline - time.monotonic())
+        if fixed.status != "optimal":
+            clock = True
+            return {}
+        return polish(pool, handout(units, milp.counts(units, fixed.values), offers))
 
+    # 1. round the LP: one tier per offer, the LP's conditional runs, repaired and filled
     assignment = polish(pool, handout(units, round_lp(units, relaxed.values), offers))
     candidates = [split({(oid, t): 1 for oid, (t, _) in assignment.items()})]
-    left = time_limit - (time.monotonic() - started)
-    chosen = milp.solve_runs(units, relaxed.values, left * 0.4, RUN_NODES)
+    # 2. decide the offers the LP left fractional by branch and bound (x continuous)
+    chosen = milp.solve_runs(units, relaxed.values, (deadline - time.monotonic()) * 0.4, RUN_NODES)
     clock = clock or chosen.status == "time_limit"
     if math.isfinite(chosen.objective):
         candidates.append(split(milp.runs_of(units, chosen.values)))
     for candidate in candidates:
         if _better(pool, assignment, candidate):
             assignment = candidate
-    left = time_limit - (time.monotonic() - started)
-    if left > 0:  # whole commitments among the chosen runs, exactly (from the best split as a start)
-        exact = milp.build(pool, classes(pool, by_quantity=True))
-        assert exact is not None
+    # 3. whole commitments among the best runs, exactly, from the best assignment so far
+    exact = milp.build(pool, classes(pool, by_quantity=True))
+    if exact is not None and deadline > time.monotonic():
         runs = {(oid, t): 1 for oid, (t, _) in assignment.items()}
         start = milp.start_from(exact, _class_counts(exact, assignment))
-        left = time_limit - (time.monotonic() - started)
-        solved = milp.solve_mip(exact, start, left, gap=1e-6, fixed_y=runs, nodes=RUN_NODES)
+        solved = milp.solve_mip(exact, start, deadline - time.monotonic(), 1e-6, runs, RUN_NODES)
         clock = clock or solved.status == "time_limit"
         if math.isfinite(solved.objective):
             found = polish(pool, handout(exact, milp.counts(exact, solved.values), offers))
             if _better(pool, assignment, found):
                 assignment = found
+    else:
+        clock = True
     objective = surplus_of(pool, assignment)
     status = "time_limit" if clock else "optimal" if objective >= relaxed.objective - 1e-6 else "feasible"
     return _result(pool, assignment, status, "lp_rounding", relaxed.objective)

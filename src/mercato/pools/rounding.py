@@ -90,12 +90,22 @@ class _State:
             group.sort(key=lambda c: (-c.max_unit_price, c.id))
         self.listing = listing
         for oid, (t, ids) in sorted(assignment.items()):
-            if ids:
-                quantity = sum(self.by_id[cid].quantity for cid in ids)
-                self.runs[oid] = (t, list(ids), quantity)
-                self.used[self.offers[oid].manufacturer] += quantity
-                for cid in ids:
+            # keep the members that list the offer, accept its price and are not taken twice,
+            # best payers first, up to the tier's range
+            price = self.offers[oid].tiers[t].unit_price
+            high = self.offers[oid].tier_range(t)[1]
+            kept: list[str] = []
+            quantity = 0
+            for cid in sorted(set(ids), key=lambda i: (-self.by_id[i].max_unit_price, i)):
+                c = self.by_id[cid]
+                ok = cid not in self.owner and oid in c.offers and c.max_unit_price >= price
+                if ok and quantity + c.quantity <= high:
+                    kept.append(cid)
+                    quantity += c.quantity
                     self.owner[cid] = oid
+            if kept:
+                self.runs[oid] = (t, kept, quantity)
+                self.used[self.offers[oid].manufacturer] += quantity
 
     def fill(self, oid: str) -> None:
         t, ids, quantity = self.runs[oid]
@@ -224,8 +234,9 @@ class _State:
             else:
                 st, _, sq = self.runs[source]
                 src = self.offers[source]
-                if sq - shrink[source] - c.quantity < src.tier_range(st)[0]:
-                    continue
+                rest = sq - shrink[source] - c.quantity
+                if 0 < rest < src.tier_range(st)[0]:
+                    continue  # the other run would fall below its tier (emptying it is fine)
                 lost = (c.max_unit_price - src.tiers[st].unit_price) * c.quantity
                 shrink[source] += c.quantity
             taken.append(c)
@@ -240,6 +251,8 @@ class _State:
             st, sids, sq = self.runs[source]
             self.runs[source] = (st, [i for i in sids if i not in moved], sq - shrink[source])
             self.used[self.offers[source].manufacturer] -= shrink[source]
+            if sq == shrink[source]:
+                del self.runs[source]
         members = keep + [c.id for c in taken]
         for cid in members:
             self.owner[cid] = oid
@@ -255,6 +268,8 @@ def polish(pool: Pool, assignment: Assignment) -> Assignment:
     """A feasible assignment at least as good as the feasible part of ``assignment``."""
     state = _State(pool, assignment)
     for oid in sorted(state.runs):
+        if oid not in state.runs:
+            continue  # emptied by a run that took its members
         t, _, quantity = state.runs[oid]
         if quantity < state.offers[oid].tier_range(t)[0]:
             if not any(state.move(oid, t2, need_gain=False) for t2 in range(t, -1, -1)):
@@ -268,7 +283,7 @@ def polish(pool: Pool, assignment: Assignment) -> Assignment:
             state.open(offer)
     for _ in range(2):
         for oid in sorted(state.runs):
-            while state.runs[oid][0] + 1 < len(state.offers[oid].tiers):
+            while oid in state.runs and state.runs[oid][0] + 1 < len(state.offers[oid].tiers):
                 if not state.move(oid, state.runs[oid][0] + 1, need_gain=True):
                     break
         for oid in sorted(state.runs):
