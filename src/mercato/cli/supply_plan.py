@@ -65,7 +65,16 @@ def simulate_command(
         from mercato.supply.simulate_plots import write_plots
 
         try:
-            written = [str(p) for p in write_plots(result, plots)]
+            spans = [
+                (
+                    e.start - sc.warmup_days + 1,
+                    e.days,
+                    e.type.replace("_", " ") + (f" {e.line}" if e.line else ""),
+                )
+                for e in sc.events
+                if e.start < horizon
+            ]
+            written = [str(p) for p in write_plots(result, plots, events=spans)]
         except OSError as exc:
             _fail(f"{plots}: cannot write plots: {exc.strerror or exc}")
     if as_json:

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import io
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import matplotlib
+import numpy as np
 
 matplotlib.use("Agg")
 
@@ -17,6 +19,7 @@ from .simulate import SimResult  # noqa: E402
 STOCK = "#1f4e79"
 SHORT = "#d1495b"
 LINE = "#2e8b57"
+SPAN = "#f2c14e"
 
 
 def _figure(height: float = 3.2) -> tuple[Figure, Any]:
@@ -32,8 +35,21 @@ def _png(fig: Figure) -> bytes:
     return buf.getvalue()
 
 
-def inventory_png(result: SimResult, title: str = "Inventory and backorders") -> bytes:
+Span = tuple[int, int, str]  # first day (1-based, as plotted), days, label
+
+
+def _shade(ax: Any, events: Sequence[Span]) -> None:
+    for k, (start, days, label) in enumerate(events):
+        ax.axvspan(start - 0.5, start + days - 0.5, color=SPAN, alpha=0.25, lw=0)
+        ax.annotate(label, (start, 1.0), xycoords=("data", "axes fraction"), fontsize=8, va="top",
+                    xytext=(2, -2 - 10 * (k % 2)), textcoords="offset points", color="#555555")  # fmt: skip
+
+
+def inventory_png(
+    result: SimResult, title: str = "Inventory and backorders", events: Sequence[Span] = ()
+) -> bytes:
     fig, ax = _figure()
+    _shade(ax, events)
     days = range(1, len(result.series["on_hand"]) + 1)
     ax.plot(days, result.series["on_hand"], color=STOCK, lw=1.2, label="on hand")
     ax.plot(days, result.series["backorders"], color=SHORT, lw=1.2, label="backordered")
@@ -44,12 +60,17 @@ def inventory_png(result: SimResult, title: str = "Inventory and backorders") ->
     return _png(fig)
 
 
-def service_png(result: SimResult, title: str = "Daily fill rate and line use") -> bytes:
+def service_png(
+    result: SimResult, title: str = "Daily fill rate and line use", events: Sequence[Span] = ()
+) -> bytes:
     fig, ax = _figure()
+    _shade(ax, events)
     days = range(1, len(result.series["fill_rate"]) + 1)
     ax.plot(days, result.series["fill_rate"], color=STOCK, lw=1.0, label="fill rate")
-    if any(result.series["line_use"]):
-        ax.plot(days, result.series["line_use"], color=LINE, lw=1.0, label="line use")
+    use = np.asarray(result.series["line_use"], dtype=np.float64)
+    if use.any():
+        week = np.array([use[max(0, i - 6) : i + 1].mean() for i in range(len(use))])
+        ax.plot(days, week, color=LINE, lw=1.0, label="line use (7-day mean)")
     ax.set_ylim(0, 1.05)
     ax.set_xlabel("day")
     ax.set_title(title)
@@ -57,14 +78,21 @@ def service_png(result: SimResult, title: str = "Daily fill rate and line use") 
     return _png(fig)
 
 
-def write_plots(result: SimResult, folder: str | Path, prefix: str = "supply-") -> list[Path]:
-    """Write the run's plots as PNG files into ``folder`` (created if missing); return their paths."""
+def write_plots(
+    result: SimResult, folder: str | Path, prefix: str = "supply-", events: Sequence[Span] = ()
+) -> list[Path]:
+    """Write the run's plots as PNG files into ``folder`` (created if missing); return their paths.
+
+    ``events`` are shaded: (first day, 1-based as plotted, days, label)."""
     if not result.series.get("on_hand"):
         raise ValueError("the run kept no daily series (simulate with keep_series=True)")
     out = Path(folder)
     out.mkdir(parents=True, exist_ok=True)
     paths = []
-    for name, data in (("inventory", inventory_png(result)), ("service", service_png(result))):
+    for name, data in (
+        ("inventory", inventory_png(result, events=events)),
+        ("service", service_png(result, events=events)),
+    ):
         p = out / f"{prefix}{name}.png"
         p.write_bytes(data)
         paths.append(p)
