@@ -30,7 +30,7 @@ from enum import StrEnum
 from .calendar import HORIZON_DAYS
 from .errors import PromiseUnavailable, SupplyInputError
 from .model import Twin
-from .schedule import Job, Slot, schedule_line
+from .schedule import BeyondHorizon, Job, Slot, schedule_line
 
 DAY = timedelta(days=1)
 
@@ -203,7 +203,10 @@ class Plan:
                     if sub.location != line.location:
                         continue
                     trial = self.clone()
-                    ready = trial._produce(sub.id, b.component, need, cref, depth + 1)
+                    try:
+                        ready = trial._produce(sub.id, b.component, need, cref, depth + 1)
+                    except BeyondHorizon:
+                        ready = None
                     if ready is not None:
                         options.append((ready, sub.id, trial))
                 if not options:
@@ -247,13 +250,20 @@ class Plan:
             trial = self.clone()
             trial.reservations.append(res)
             out.append(((lp.delivery_date, 0 if src is Source.STOCK else 1, loc.id), lp, trial))
+        best = min((o[0] for o in out), default=None)
         for line in twin.lines_making(item):
             route = self._route(line.location, city, None)
             if route is None:
                 continue
+            # made goods ship the day after their due day at the earliest: skip a line that cannot win
+            if best is not None and (self.today + (1 + route) * DAY, 2, line.id) > best:
+                continue
             trial = self.clone()
             n_res, n_jobs = len(trial.reservations), len(trial.jobs)
-            ready = trial._produce(line.id, item, quantity, ref, 0)
+            try:
+                ready = trial._produce(line.id, item, quantity, ref, 0)
+            except BeyondHorizon:
+                ready = None
             if ready is None:
                 continue
             lp = LinePromise(item, quantity, Source.PRODUCTION, line.location, ready, ready + route * DAY,

@@ -20,6 +20,10 @@ from .errors import SupplyInputError
 from .model import Downtime, Line, Twin
 
 
+class BeyondHorizon(SupplyInputError):
+    """The jobs do not fit on the line within the planning horizon."""
+
+
 @dataclass(frozen=True, slots=True)
 class Job:
     id: str
@@ -94,7 +98,7 @@ def schedule_line(
             if free == 0:
                 day += timedelta(days=1)
                 if day > limit:
-                    raise SupplyInputError([f"line {line.id!r} has no capacity left within the horizon"])
+                    raise BeyondHorizon([f"line {line.id!r} has no capacity left within the horizon"])
                 free = capacity_on(line, day, mine)
                 continue
             take = min(free, need)

@@ -21,13 +21,26 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Boolean, Date, Integer, String, column, delete, select, table, update
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Date,
+    Integer,
+    String,
+    bindparam,
+    column,
+    delete,
+    select,
+    table,
+    update,
+)
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from mercato.db import UTCDateTime
 from mercato.seller.domain import InvalidInput, UnknownEntity
 from mercato.supply.errors import PromiseUnavailable, SupplyInputError
-from mercato.supply.model import Twin, parse_twin
+from mercato.supply.model import Receipt, Twin, parse_twin
 from mercato.supply.promise import Plan, Promise, StockReservation, route_days
 from mercato.supply.schedule import Job, Slot
 
@@ -97,6 +110,21 @@ PO = table(
     column("completed_at", UTCDateTime()),
 )
 _LEVELS = table_of(StockLevelRow)
+_DRAWS_T = table_of(SupplyReservationRow)
+# Built once (the plan is read on every select of a node with a twin).
+_READ_LEVELS = select(_LEVELS.c.item_id, _LEVELS.c.location_id, _LEVELS.c.on_hand, _LEVELS.c.reserved).where(
+    _LEVELS.c.item_id.in_(bindparam("ids", expanding=True))
+)
+_OPEN_JOBS = (
+    select(PO.c.id, PO.c.item_id, PO.c.quantity, PO.c.source, PO.c.state, PO.c.line_id, PO.c.release_on,
+           PO.c.due_on)
+    .where(PO.c.state.in_(OPEN))
+    .order_by(PO.c.created_at, PO.c.id)
+)  # fmt: skip
+_READ_DRAWS = select(
+    _DRAWS_T.c.item_id, _DRAWS_T.c.location_id, _DRAWS_T.c.quantity, _DRAWS_T.c.draw_on,
+    _DRAWS_T.c.production_order_id,
+).order_by(_DRAWS_T.c.id)  # fmt: skip
 
 
 # -- the twin document ----------------------------------------------------------------------------
@@ -213,10 +241,11 @@ class ProductionOrderView:
         return out
 
 
-def _views(s: Session, where: Any = None) -> list[ProductionOrderView]:
-    stmt = select(PO).order_by(PO.c.created_at, PO.c.id)
-    if where is not None:
-        stmt = stmt.where(where)
+def _views(s: Session, where: Any = None, stmt: Any = None) -> list[ProductionOrderView]:
+    if stmt is None:
+        stmt = select(PO).order_by(PO.c.created_at, PO.c.id)
+        if where is not None:
+            stmt = stmt.where(where)
     return [
         ProductionOrderView(
             r.id,
@@ -234,11 +263,13 @@ def _views(s: Session, where: Any = None) -> list[ProductionOrderView]:
             r.started_at,
             r.completed_at,
         )
-        for r in s.execute(stmt)
+        for r in s.connection().execute(stmt)
     ]
 
 
-def _job_of(twin: Twin, po: ProductionOrderView, today: date) -> Job | None:
+def _job_of(twin: Twin, po: Any, today: date) -> Job | None:
+    """The schedulable job of a production order row (id, item_id, quantity, state, line_id, release_on,
+    due_on); None when no line of the twin makes its item."""
     line_id = po.line_id
     if line_id is None or not any(ln.id == line_id for ln in twin.lines):
         makers = twin.lines_making(po.item_id)
@@ -257,17 +288,13 @@ def plan_in(s: Session, twin: Twin, today: date) -> Plan:
     ids = sorted({i.id for i in twin.items})
     # the twin file's stock counts where the node keeps no stock row (components it does not sell)
     levels: dict[tuple[str, str], int] = {(x.item, x.location): x.quantity for x in twin.stock}
+    s.flush()
+    conn = s.connection()
     if ids:
-        for r in s.execute(
-            select(_LEVELS.c.item_id, _LEVELS.c.location_id, _LEVELS.c.on_hand, _LEVELS.c.reserved).where(
-                _LEVELS.c.item_id.in_(ids)
-            )
-        ):
+        for r in conn.execute(_READ_LEVELS, {"ids": ids}):
             levels[(r[0], r[1])] = r[2] - r[3]
     jobs, receipts = [], list(twin.receipts)
-    from mercato.supply.model import Receipt
-
-    for po in _views(s, PO.c.state.in_(OPEN)):
+    for po in conn.execute(_OPEN_JOBS):
         job = _job_of(twin, po, today)
         if job is None:
             continue
@@ -275,10 +302,7 @@ def plan_in(s: Session, twin: Twin, today: date) -> Plan:
         if not po.source.startswith("pool:"):  # pool runs were received into stock when they cleared
             loc = twin.line(job.line).location
             receipts.append(Receipt(job.item, loc, job.quantity, job.due + timedelta(days=1), po.id))
-    draws = [
-        StockReservation(r.item_id, r.location_id, r.quantity, r.draw_on, r.production_order_id)
-        for r in s.scalars(select(SupplyReservationRow).order_by(SupplyReservationRow.id))
-    ]
+    draws = [StockReservation(r[0], r[1], r[2], r[3], r[4]) for r in conn.execute(_READ_DRAWS)]
     t = twin.with_stock(levels).with_receipts(receipts)
     return Plan(t, today, draws, jobs)
 
