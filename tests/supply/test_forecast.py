@@ -183,3 +183,13 @@ def test_synthetic_is_seeded_and_valid() -> None:
         synthetic_demand(10, 0)
     with pytest.raises(ValueError):
         synthetic_demand(10, 10, mix=(0, 0, 0))
+
+
+def test_holdout_plot_is_a_png() -> None:
+    from mercato.supply.forecast_plots import holdout_png
+
+    y, _ = synthetic_demand(2, 60, seed=2)
+    tr, te = y[:, :-7], y[:, -7:]
+    pred, _ = forecast_matrix(tr, 7)
+    png = holdout_png(tr, te, {"auto": pred}, ["a", "b"])
+    assert png.startswith(b"\x89PNG")
