@@ -7,6 +7,7 @@ signed on_status; then the dashboard, catalog, a failed import and customers. No
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import tomllib
@@ -20,6 +21,7 @@ import pytest
 from mercato.seller.config import set_console_password, write_starter
 from mercato.seller.console.passwords import hash_password
 from tests.seller.node.harness import CLI, Bap, Proc, Seller, checkout, item_body, stock_up, wait_http
+from tests.supply.test_scenario import base
 from tests.web.conftest import free_port_block
 
 pytestmark = pytest.mark.e2e
@@ -143,6 +145,22 @@ def test_merchant_journey(net: tuple[Seller, Bap], new_page: Any, shoot: Any) ->
     for name, heading in (("Pools", "Demand pools"), ("Supply", "Supply")):
         page.get_by_role("link", name=name, exact=True).click()
         assert page.get_by_role("heading", name=heading, exact=True).is_visible()
+    page.get_by_role("link", name="What-if simulation").click()
+    doc = base()  # a factory, a warehouse, a store, 15 tee-shirts a day; what if line L1 is down 20 days?
+    doc["demand"][0]["mean"], doc["event"][0]["days"] = 15.0, 20
+    scenario = json.dumps(doc).encode()
+    page.get_by_label("Scenario file (.toml or .json)").set_input_files(
+        {"name": "tee-shirts.json", "mimeType": "application/json", "buffer": scenario}
+    )
+    page.get_by_label("Days to simulate (optional)").fill("90")
+    page.get_by_role("button", name="Simulate").click()
+    assert page.locator("#whatif-figures").is_visible()
+    assert page.locator(".chart img").count() == 4
+    planned, disrupted = (
+        float(x.rstrip("%")) for x in page.locator('[data-figure="fill_rate"]').all_inner_texts()
+    )
+    assert disrupted < planned  # the line going down costs service
+    shoot(page, "console-whatif")
 
     page.get_by_role("link", name="Dashboard").click()
     assert page.locator('[data-kpi="orders-today"]').inner_text() == "2"

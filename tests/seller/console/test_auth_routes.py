@@ -24,6 +24,7 @@ PAGES = [
     "/console/customers/charts/p_alive.png",
     "/console/pools",
     "/console/supply",
+    "/console/supply/simulate",
 ]
 
 
@@ -49,6 +50,7 @@ def test_every_page_needs_a_login_and_comes_back_after_it(shop: Shop, path: str)
         "/console/pools/p1/clear",
         "/console/supply/production-orders/PO-1/start",
         "/console/supply/downtime",
+        "/console/supply/simulate",
     ],
 )
 def test_every_form_post_needs_a_login(shop: Shop, path: str) -> None:

@@ -3,6 +3,7 @@ and complete, schedule, downtime that flags late work), through the same functio
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -103,3 +104,54 @@ def test_supply_page_production_orders_and_downtime(shop: Shop) -> None:
     assert r.status_code == 200 and "1 production orders late" in r.text
     late = [p for p in store_supply.production_orders(shop.node.store) if p.late]
     assert [p.id for p in late] == ["PO-2"] and late[0].expected_on and late[0].expected_on > date.today()
+
+
+def simulate_post(shop: Shop, name: str, content: bytes, days: str = "", token: str | None = None) -> Any:
+    return shop.client.post(
+        "/console/supply/simulate",
+        data={"csrf_token": token or shop.csrf("/console/supply/simulate"), "days": days},
+        files={"scenario": (name, content, "application/json")},
+    )
+
+
+def test_whatif_simulation_as_planned_and_with_events(shop: Shop) -> None:
+    from tests.supply.test_scenario import base
+
+    shop.login()
+    page = shop.client.get("/console/supply/simulate")
+    assert page.status_code == 200 and 'id="f-scenario"' in page.text
+    r = simulate_post(shop, "plan.json", json.dumps(base()).encode(), days="40")
+    assert r.status_code == 200 and "Results for plan.json" in r.text
+    assert "As planned" in r.text and "With line down" in r.text
+    assert r.text.count("data:image/png;base64,") == 4 and r.text.count('data-figure="fill_rate"') == 2
+    calm = base()
+    del calm["event"]
+    r = simulate_post(shop, "calm.json", json.dumps(calm).encode())
+    assert r.status_code == 200 and "With " not in r.text and r.text.count("data:image/png;base64,") == 2
+
+
+def test_whatif_bad_input_is_named_next_to_the_field(shop: Shop) -> None:
+    from tests.supply.test_scenario import base
+
+    shop.login()
+    broken = base()
+    broken["twin"]["lines"][0]["capacity_per_day"] = 0
+    r = simulate_post(shop, "broken.json", json.dumps(broken).encode())
+    assert r.status_code == 422 and 'id="e-scenario"' in r.text and "broken.json" in r.text
+    assert "capacity" in r.text
+    broken = base()
+    broken["demand"][0]["item"] = "ghost"
+    broken["policy"][0]["location"] = "nowhere"
+    r = simulate_post(shop, "broken.json", json.dumps(broken).encode())
+    assert r.status_code == 422 and "ghost" in r.text and "nowhere" in r.text
+    for name, content, days, field, why in (
+        ("plan.csv", b"{}", "", "scenario", "use a .toml or .json"),
+        ("plan.json", b"", "", "scenario", "empty"),
+        ("plan.json", b"{}", "0", "days", "at least 1"),
+        ("plan.json", b"{}", "9999", "days", "at most"),
+        ("plan.toml", b"not = [toml", "", "scenario", "not valid TOML"),
+        ("plan.json", b"{nope", "", "scenario", "not valid JSON"),
+    ):
+        r = simulate_post(shop, name, content, days)
+        assert r.status_code in (400, 422) and f'id="e-{field}"' in r.text and why in r.text, (name, days)
+    assert simulate_post(shop, "plan.json", b"{}", token="forged").status_code == 403

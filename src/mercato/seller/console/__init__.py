@@ -22,6 +22,7 @@ from .customers import add_customer_routes
 from .orders import add_order_routes
 from .pool_pages import add_pool_routes
 from .supply_pages import add_supply_routes
+from .whatif import add_whatif_routes
 
 
 def console_router(console: Console) -> APIRouter:
@@ -32,6 +33,7 @@ def console_router(console: Console) -> APIRouter:
     add_customer_routes(r, console)
     add_pool_routes(r, console)
     add_supply_routes(r, console)
+    add_whatif_routes(r, console)
     return r
 
 
