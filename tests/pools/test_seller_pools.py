@@ -11,13 +11,15 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from mercato.pools.signed import rfc3339, sign_doc
+from mercato.pools.signed import commitment_transaction_id, rfc3339, sign_doc
 from mercato.pools.verify import verify
 from mercato.protocol.keys import KeyPair
 from mercato.seller.config import load, write_starter
+from mercato.seller.domain import Descriptor, Item, Money
 from mercato.seller.handlers import Env
 from mercato.seller.handlers.discovery import SearchQuery, run_search
 from mercato.seller.node import SellerNode
+from mercato.seller.pools import pool_order_problem
 from mercato.seller.store import catalog as store_catalog
 from mercato.seller.store import pools as store_pools
 from mercato.seller.store import stock as store_stock
@@ -197,6 +199,9 @@ def test_commit_revoke_progress_clear_and_after(node: tuple[SellerNode, TestClie
     assert progress["bottle"]["committed"] == 26 and progress["bottle"]["tier"] == 1
     assert progress["flask"]["committed"] == 17 and progress["flask"]["to_moq"] == 13
     assert client.get("/pool/p1/result").status_code == 404
+    me = n.config.subscriber_id
+    txn0 = commitment_transaction_id(docs[0]["id"])
+    assert "commit to it" in str(pool_order_problem(n.store, me, "buyer.test", txn0, [("bottle", 12)]))
 
     r = client.post("/admin/pools/p1/clear", headers=admin)
     assert r.status_code == 200, r.text
@@ -227,6 +232,17 @@ def test_commit_revoke_progress_clear_and_after(node: tuple[SellerNode, TestClie
     assert cat.items["bottle"].price.amount == 80_000 and "flask" not in cat.items
     levels = store_stock.levels(n.store, ["bottle"])
     assert sum(lv.on_hand for lv in levels.values()) == 22
+    # the run's units go only to the accepted commitments, in their transactions
+    assert pool_order_problem(n.store, me, "buyer.test", txn0, [("bottle", 12)]) is None
+    too_many = pool_order_problem(n.store, me, "buyer.test", txn0, [("bottle", 13)])
+    assert "for 12 units" in str(too_many)
+    for bap, txn in (("buyer.test", str(uuid.uuid4())), ("other.test", txn0)):
+        assert "not one" in str(pool_order_problem(n.store, me, bap, txn, [("bottle", 1)]))
+    rejected_txn = commitment_transaction_id(docs[2]["id"])
+    assert "not one" in str(pool_order_problem(n.store, me, "buyer.test", rejected_txn, [("bottle", 4)]))
+    mug = Item("mug", n.config.store.provider_id, Descriptor("Mug"), Money(100, "INR"))
+    store_catalog.put_item(n.store, mug, datetime.now(UTC))
+    assert pool_order_problem(n.store, me, "x", "y", [("mug", 5)]) is None
     # closed now
     assert client.post("/admin/pools/p1/clear", headers=admin).status_code == 409
     late = send(client, "/pool/commitments", commitment(n, 1, 99_000, ["bottle"]))

@@ -32,7 +32,7 @@ from starlette.routing import Route
 
 from mercato.buyer.api import LocalApi, json_response, read_json
 from mercato.buyer.errors import BadRequest, BuyerError, Conflict, NotFound, Unavailable
-from mercato.pools.signed import parse_time, rfc3339, sign_doc
+from mercato.pools.signed import commitment_transaction_id, parse_time, rfc3339, sign_doc
 from mercato.pools.verify import verify
 
 SETTLE_DEADLINE_S = 60.0
@@ -197,7 +197,7 @@ class PoolApi:
             "quantity": accepted["quantity"],
             "unit_price": accepted["unit_price"],
         }
-        transaction_id = str(uuid.uuid5(uuid.NAMESPACE_URL, f"mercato:pool-commitment:{cid}"))
+        transaction_id = commitment_transaction_id(cid)
         orders = self.api.orders
         d = self.node.deadline(body.get("deadline", min(SETTLE_DEADLINE_S, self.node.config.max_deadline_s)))
         try:

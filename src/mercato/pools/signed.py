@@ -20,6 +20,7 @@ Pure: no I/O.
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -31,6 +32,12 @@ from mercato.pools.model import PoolInputError
 from mercato.protocol import signing
 
 KINDS = ("commitment", "revocation", "offer")
+
+
+def commitment_transaction_id(commitment_id: str) -> str:
+    """The Beckn transaction id of the order placed for an accepted commitment (the same on every node,
+    so the manufacturer knows the order belongs to the commitment and a repeated settle orders once)."""
+    return str(uuid.uuid5(uuid.NAMESPACE_URL, f"mercato:pool-commitment:{commitment_id}"))
 
 
 def canonical(doc: dict[str, Any]) -> bytes:

@@ -27,8 +27,15 @@ import httpx
 
 from mercato.pools.book import run_clearing
 from mercato.pools.model import PoolInputError
-from mercato.pools.offers import PoolOffer, Progress, offer_from_doc, to_tags
-from mercato.pools.signed import Signed, check_signature, parse_body, rfc3339, sign_doc
+from mercato.pools.offers import PoolOffer, Progress, offer_from_doc, offer_id, to_tags
+from mercato.pools.signed import (
+    Signed,
+    check_signature,
+    commitment_transaction_id,
+    parse_body,
+    rfc3339,
+    sign_doc,
+)
 from mercato.pools.verify import verify
 from mercato.protocol.keys import KeyPair
 from mercato.protocol.signing import SignatureError, parse_header
@@ -221,6 +228,39 @@ def pool_tags(store: Store) -> dict[str, list[dict[str, Any]]]:
             for offer, _ in book.offers.values():
                 out[offer.item_id] = to_tags(offer, prog.get(offer.id), states.get(pool_id, sp.OPEN))
     return out
+
+
+def pool_order_problem(
+    store: Store, me: str, bap_id: str, transaction_id: str, lines: list[tuple[str, int]]
+) -> str | None:
+    """Why this basket may not be ordered, or None. A pool offer is ordered only after its pool is
+    cleared, and only for an accepted commitment: by its buyer app, in the commitment's transaction
+    (``commitment_transaction_id``), for at most its quantity."""
+    pools_by_item = sp.pools_of_items(store, [item_id for item_id, _ in lines])
+    for item_id, quantity in lines:
+        pool = pools_by_item.get(item_id)
+        if pool is None:
+            continue
+        if pool.state == sp.OPEN or pool.result is None or pool.input is None:
+            return (
+                f"{item_id} is a pool offer of pool {pool.id!r}: commit to it at "
+                f"{pool.coordinator or 'this node'} (/pool/commitments); orders follow the clearing"
+            )
+        buyers = {c["id"]: c.get("bap_id") for c in pool.input.get("commitments", [])}
+        for a in pool.result.get("accepted", []):
+            if (
+                a["offer"] == offer_id(me, item_id)
+                and buyers.get(a["commitment"]) == bap_id
+                and commitment_transaction_id(a["commitment"]) == transaction_id
+            ):
+                if quantity > a["quantity"]:
+                    return f"{item_id}: the accepted commitment is for {a['quantity']} units, not {quantity}"
+                break
+        else:
+            return (
+                f"{item_id} was made for the accepted commitments of pool {pool.id!r}; this order is not one"
+            )
+    return None
 
 
 # -- commitments (public, signed by buyer apps) ----------------------------------------------------

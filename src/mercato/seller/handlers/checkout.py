@@ -22,7 +22,7 @@ from mercato.seller.store import checkout as store_checkout
 from mercato.seller.store.checkout import ConfirmRequest
 
 from . import beckn
-from .discovery import estimate, order_draft_json
+from .discovery import estimate, order_draft_json, pool_guard
 from .env import Env
 from .parse import draft
 from .reply import callback, error_json, rewrap
@@ -62,6 +62,7 @@ def init(env: Env, req: InitRequest) -> Callback | None:
     ctx = req.context
     d = draft(req.message.order if req.message else None, ctx)
     txn = str(ctx.transaction_id)
+    pool_guard(env, ctx.bap_id, txn, d.basket)
     fresh, cat, stored = store_checkout.quote_for_init(env.store, d.basket, ctx.bap_id, txn)
     try:
         if stored is not None and stored[0].provider_id == fresh.provider_id:

@@ -213,6 +213,14 @@ def run_search(env: Env, q: SearchQuery) -> dict[str, Any]:
     return {"catalog": catalog}
 
 
+def pool_guard(env: Env, bap_id: str, transaction_id: str, basket: Basket) -> None:
+    """Pool offers are ordered only for accepted commitments, after the clearing (NACK otherwise)."""
+    lines = [(ln.item_id, ln.quantity) for ln in basket.lines]
+    problem = seller_pools.pool_order_problem(env.store, env.me.subscriber_id, bap_id, transaction_id, lines)
+    if problem is not None:
+        raise ProtocolError(Code.BUSINESS_ERROR, problem)
+
+
 def search(env: Env, req: SearchRequest) -> Callback:
     return callback(req.context, "on_search", env.me, run_search(env, search_query(req)))
 
@@ -285,6 +293,7 @@ def order_draft_json(
 
 def select(env: Env, req: SelectRequest) -> Callback | None:
     d = draft(req.message.order if req.message else None, req.context)
+    pool_guard(env, req.context.bap_id, str(req.context.transaction_id), d.basket)
     q, cat = checkout.quote_with_catalog(env.store, d.basket)
     now = env.now()
     q, window = quote_promise(env, q, d.basket, now, lambda q: estimate(cat, q, d.basket, now))

@@ -227,6 +227,19 @@ def offer_items(store: Store) -> dict[str, str]:
         return {r.item_id: r.pool_id for r in s.scalars(select(PoolOfferRow))}
 
 
+def pools_of_items(store: Store, item_ids: list[str]) -> dict[str, PoolRow]:
+    """item id -> its pool, for the items of a basket that are pool offers (one small query)."""
+    with store.read() as s:
+        rows = s.execute(
+            select(PoolOfferRow.item_id, PoolRow)
+            .join(PoolRow, PoolRow.id == PoolOfferRow.pool_id)
+            .where(PoolOfferRow.item_id.in_(item_ids))
+        ).all()
+        for _, pool in rows:
+            s.expunge(pool)
+        return {item_id: pool for item_id, pool in rows}
+
+
 def _signed(row: Any) -> Signed:
     return Signed(row.body.encode(), row.signature, row.public_key)
 
