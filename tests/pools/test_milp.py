@@ -93,7 +93,25 @@ def test_run_selection_respects_the_lp_integral_decisions() -> None:
     model = milp.build(pool, classes(pool, by_quantity=False))
     assert model is not None
     lp = milp.solve_lp(model)
-    chosen = milp.solve_runs(model, lp.values, 10.0, 100)
+    used, chosen = milp.solve_runs(model, lp.values, 10.0, 100)
     assert chosen.status == "optimal"
-    assert milp.runs_of(model, chosen.values) == {("b", 1): 1}
+    assert milp.runs_of(used, chosen.values) == {("b", 1): 1}
     assert math.isclose(chosen.objective, 12 * 14)
+
+
+def test_restricted_model_keeps_only_the_given_runs() -> None:
+    doc = document(
+        {"m1": 100, "m2": 100},
+        [offer("a", "m1", [(1, 100), (10, 90)], 1, 50), offer("b", "m2", [(1, 100), (10, 85)], 1, 50)],
+        [commitment(f"c{i}", 1, 99, ["a", "b"]) for i in range(12)] + [commitment("d", 1, 99, ["a"])],
+    )
+    pool = parse_pool(doc)
+    model = milp.build(pool, classes(pool))
+    assert model is not None
+    sub = milp.restrict(model, {("a", 1)})
+    assert sub.ys == [("a", 1)] and {(o, t) for _, o, t in sub.xs} == {("a", 1)}
+    assert sub.columns is not None and len(sub.columns) == sub.n < model.n
+    assert sub.matrix.shape == (len(model.row_lower), sub.n)
+    lp = milp.solve_lp(sub, fixed_y={("a", 1): 1})
+    assert math.isclose(lp.objective, 13 * 9)
+    assert milp.solve_lp(milp.restrict(model, set())).objective == 0

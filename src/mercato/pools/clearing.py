@@ -289,8 +289,9 @@ def _clear_large(pool: Pool, deadline: float) -> Clearing:
     from mercato.pools.rounding import handout, polish, round_lp
 
     offers = {o.id: o for o in pool.offers}
+    exact = milp.build(pool, classes(pool, by_quantity=True))
     units = milp.build(pool, classes(pool, by_quantity=False))
-    if units is None:
+    if exact is None or units is None:
         return _result(pool, {}, "trivial", "greedy", 0.0)  # no feasible pairing: 0 is proven
     relaxed = milp.solve_lp(units, time_limit=deadline - time.monotonic())
     if relaxed.status != "optimal":
@@ -300,32 +301,33 @@ def _clear_large(pool: Pool, deadline: float) -> Clearing:
     def split(runs: dict[tuple[str, int], int]) -> Assignment:
         """The best split of demand among ``runs`` (an LP with y fixed), as whole commitments."""
         nonlocal clock
-        fixed = milp.solve_lp(units, fixed_y=runs, time_limit=deadline - time.monotonic())
+        sub = milp.restrict(units, runs)
+        fixed = milp.solve_lp(sub, fixed_y=runs, time_limit=deadline - time.monotonic())
         if fixed.status != "optimal":
             clock = True
             return {}
-        return polish(pool, handout(units, milp.counts(units, fixed.values), offers))
+        return polish(pool, handout(sub, milp.counts(sub, fixed.values), offers))
 
     # 1. round the LP: one tier per offer, the LP's conditional runs, repaired and filled
     assignment = polish(pool, handout(units, round_lp(units, relaxed.values), offers))
     candidates = [split({(oid, t): 1 for oid, (t, _) in assignment.items()})]
     # 2. decide the offers the LP left fractional by branch and bound (x continuous)
-    chosen = milp.solve_runs(units, relaxed.values, (deadline - time.monotonic()) * 0.4, RUN_NODES)
+    used, chosen = milp.solve_runs(units, relaxed.values, (deadline - time.monotonic()) * 0.4, RUN_NODES)
     clock = clock or chosen.status == "time_limit"
     if math.isfinite(chosen.objective):
-        candidates.append(split(milp.runs_of(units, chosen.values)))
+        candidates.append(split(milp.runs_of(used, chosen.values)))
     for candidate in candidates:
         if _better(pool, assignment, candidate):
             assignment = candidate
     # 3. whole commitments among the best runs, exactly, from the best assignment so far
-    exact = milp.build(pool, classes(pool, by_quantity=True))
-    if exact is not None and deadline > time.monotonic():
+    if deadline > time.monotonic():
         runs = {(oid, t): 1 for oid, (t, _) in assignment.items()}
-        start = milp.start_from(exact, _class_counts(exact, assignment))
-        solved = milp.solve_mip(exact, start, deadline - time.monotonic(), 1e-6, runs, RUN_NODES)
+        sub = milp.restrict(exact, runs)
+        start = milp.start_from(sub, _class_counts(sub, assignment))
+        solved = milp.solve_mip(sub, start, deadline - time.monotonic(), 1e-6, runs, RUN_NODES)
         clock = clock or solved.status == "time_limit"
         if math.isfinite(solved.objective):
-            found = polish(pool, handout(exact, milp.counts(exact, solved.values), offers))
+            found = polish(pool, handout(sub, milp.counts(sub, solved.values), offers))
             if _better(pool, assignment, found):
                 assignment = found
     else:

@@ -62,6 +62,7 @@ class Model:
     row_lower: np.ndarray
     row_upper: np.ndarray
     ycol: dict[tuple[str, int], int] = field(default_factory=dict)
+    columns: np.ndarray | None = None  # for a restricted model: its columns in the full one
 
     @property
     def x0(self) -> int:
@@ -164,6 +165,32 @@ def build(pool: Pool, classes: list[Class]) -> Model | None:
     return Model(classes, ys, xs, zs, cost, upper, matrix, np.array(lo), np.array(hi), ycol)
 
 
+def restrict(model: Model, runs: set[tuple[str, int]] | dict[tuple[str, int], int]) -> Model:
+    """The model with only the (offer, tier) pairs in ``runs`` able to run: the other y columns,
+    their x columns and the z columns of classes left with no x column are removed (rows stay)."""
+    keep_y = [i for i, key in enumerate(model.ys) if key in runs]
+    keep_x = [i for i, (_, oid, t) in enumerate(model.xs) if (oid, t) in runs]
+    served = {model.xs[i][0] for i in keep_x}
+    keep_z = [j for j, (k, _) in enumerate(model.zs) if k in served]
+    cols = np.array(keep_y + [model.x0 + i for i in keep_x] + [model.z0 + j for j in keep_z], dtype=np.int64)
+    ys = [model.ys[i] for i in keep_y]
+    matrix = model.matrix[:, cols].tocsc()
+    matrix.sort_indices()
+    return Model(
+        model.classes,
+        ys,
+        [model.xs[i] for i in keep_x],
+        [model.zs[j] for j in keep_z],
+        model.cost[cols],
+        model.upper[cols],
+        matrix,
+        model.row_lower,
+        model.row_upper,
+        {key: i for i, key in enumerate(ys)},
+        cols,
+    )
+
+
 def _highs(model: Model, integer: bool, fixed_y: dict[tuple[str, int], int] | None = None) -> highspy.Highs:
     lp = highspy.HighsLp()
     lp.num_col_ = model.n
@@ -207,6 +234,8 @@ def solve_lp(
     model: Model, fixed_y: dict[tuple[str, int], int] | None = None, time_limit: float | None = None
 ) -> Solved:
     """The LP relaxation (optionally with every y fixed); its objective bounds the model from above."""
+    if model.n == 0:
+        return Solved("optimal", 0.0, 0.0, np.zeros(0))
     h = _highs(model, integer=False, fixed_y=fixed_y)
     if time_limit is not None:
         h.setOptionValue("time_limit", max(0.0, float(time_limit)))
@@ -228,6 +257,8 @@ def solve_mip(
 ) -> Solved:
     """The MILP from an optional feasible start, within ``time_limit`` seconds (and ``nodes``
     branch-and-bound nodes); ``fixed_y`` fixes every run decision (absent pairs do not run)."""
+    if model.n == 0:
+        return Solved("optimal", 0.0, 0.0, np.zeros(0))
     h = _highs(model, integer=True, fixed_y=fixed_y)
     h.setOptionValue("mip_rel_gap", float(gap))
     if nodes is not None:
@@ -254,11 +285,13 @@ def solve_mip(
     )
 
 
-def solve_runs(model: Model, lp: np.ndarray, time_limit: float, nodes: int) -> Solved:
+def solve_runs(full: Model, lp: np.ndarray, time_limit: float, nodes: int) -> tuple[Model, Solved]:
     """Which offers run on which tier: the model with binary y and continuous x, with every y the
     LP solution ``lp`` left at 0 or 1 fixed there (only the fractional offers are decided), stopped
-    after ``nodes`` branch-and-bound nodes or ``time_limit`` seconds."""
-    y = lp[: model.x0]
+    after ``nodes`` branch-and-bound nodes or ``time_limit`` seconds. Solved on the model restricted
+    to the runs the LP uses, which is returned with the solution."""
+    model = restrict(full, {key for key, y in zip(full.ys, lp[: full.x0], strict=True) if y > 1e-6})
+    y = lp[: full.x0][[full.ycol[key] for key in model.ys]]
     h = _highs(model, integer=False)
     idx = np.arange(model.x0, dtype=np.int32)
     lower = np.where(y > 1 - 1e-6, 1.0, 0.0)
@@ -276,8 +309,10 @@ def solve_runs(model: Model, lp: np.ndarray, time_limit: float, nodes: int) -> S
     values = np.array(h.getSolution().col_value)
     word = {highspy.HighsModelStatus.kOptimal: "optimal", highspy.HighsModelStatus.kTimeLimit: "time_limit"}
     if len(values) != model.n or info.primal_solution_status != 2:
-        return Solved(word.get(status, "limit"), float("-inf"), float("inf"), np.zeros(model.n))
-    return Solved(word.get(status, "limit"), float(info.objective_function_value), float("inf"), values)
+        return model, Solved(word.get(status, "limit"), float("-inf"), float("inf"), np.zeros(model.n))
+    return model, Solved(
+        word.get(status, "limit"), float(info.objective_function_value), float("inf"), values
+    )
 
 
 def runs_of(model: Model, values: np.ndarray) -> dict[tuple[str, int], int]:
