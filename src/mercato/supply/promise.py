@@ -180,10 +180,6 @@ class Plan:
 
     # -- CTP ------------------------------------------------------------------------------------
 
-    def _feasible(self, line_id: str, jobs: Sequence[Job]) -> tuple[Slot, ...] | None:
-        slots = schedule_line(self.twin.line(line_id), jobs, self.today, self.twin.downtimes)
-        return None if any(s.late_days for s in slots) else slots
-
     def _produce(self, line_id: str, item: str, quantity: int, ref: str, depth: int) -> date | None:
         if depth > len(self.twin.items):  # cannot happen on an acyclic bill of materials
             return None
@@ -217,20 +213,36 @@ class Plan:
                 self.reservations.append(StockReservation(b.component, line.location, need, got, jid))
             release = max(release, got)
         others = [j for j in self.jobs if j.line == line_id]
-        lo = schedule_line(line, [*others, Job(jid, item, quantity, line_id, release, release)], self.today,
-                           self.twin.downtimes)  # fmt: skip
-        due = next(s.finish for s in lo if s.job.id == jid)
-        limit = self.today + timedelta(days=HORIZON_DAYS)
-        while due <= limit:
+
+        def attempt(due: date) -> tuple[bool, date]:
             job = Job(jid, item, quantity, line_id, due, release)
-            slots = self._feasible(line_id, [*others, job])
-            if slots is not None:
-                self.jobs.append(job)
-                return due + DAY
-            mine = next(s for s in schedule_line(line, [*others, job], self.today, self.twin.downtimes)
-                        if s.job.id == jid)  # fmt: skip
-            due = max(due + DAY, mine.finish)
-        return None
+            slots = schedule_line(line, [*others, job], self.today, self.twin.downtimes)
+            return not any(s.late_days for s in slots), next(s.finish for s in slots if s.job.id == jid)
+
+        # the earliest it could finish (first in line), then gallop to a due day that keeps every job on
+        # time, then the smallest such day between the last that failed and it (each candidate is
+        # checked against the whole schedule, so the one kept is always feasible)
+        due = max(release, attempt(release)[1])
+        limit = self.today + timedelta(days=HORIZON_DAYS)
+        failed, step = due - DAY, 1
+        while True:
+            if due > limit:
+                return None
+            ok, finish = attempt(due)
+            if ok:
+                break
+            failed = due
+            due = max(due + step * DAY, finish)
+            step *= 2
+        lo, hi = failed + DAY, due
+        while lo < hi:
+            mid = lo + ((hi - lo).days // 2) * DAY
+            if attempt(mid)[0]:
+                hi = mid
+            else:
+                lo = mid + DAY
+        self.jobs.append(Job(jid, item, quantity, line_id, hi, release))
+        return hi + DAY
 
     def _options(
         self, item: str, quantity: int, city: str, ref: str

@@ -11,6 +11,7 @@ finishes after its due date is *late*: its promise cannot be kept and :func:`lat
 
 from __future__ import annotations
 
+import heapq
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -74,23 +75,26 @@ def schedule_line(
 ) -> tuple[Slot, ...]:
     """Earliest-due-date dispatch of ``jobs`` (all on ``line``) from ``start`` on, in dispatch order."""
     mine = [d for d in downtimes if d.line == line.id]
-    pending = sorted(jobs, key=lambda j: (j.due, j.id))
-    for j in pending:
+    for j in jobs:
         if j.line != line.id:
             raise SupplyInputError([f"job {j.id!r} is for line {j.line!r}, not {line.id!r}"])
+    by_release = sorted(jobs, key=lambda j: (j.release, j.due, j.id))
     limit = start + timedelta(
-        days=HORIZON_DAYS + max((j.release - start).days for j in pending) if pending else 0
+        days=HORIZON_DAYS + max((j.release - start).days for j in by_release) if by_release else 0
     )
     day, free = start, capacity_on(line, start, mine)
     out: list[Slot] = []
-    while pending:
-        ready = [j for j in pending if j.release <= day]
+    ready: list[tuple[date, str, int]] = []  # (due, id, index): earliest due first
+    nxt = 0
+    while nxt < len(by_release) or ready:
+        while nxt < len(by_release) and by_release[nxt].release <= day:
+            heapq.heappush(ready, (by_release[nxt].due, by_release[nxt].id, nxt))
+            nxt += 1
         if not ready:
-            day = max(day + timedelta(days=1), min(j.release for j in pending))
+            day = max(day + timedelta(days=1), by_release[nxt].release)
             free = capacity_on(line, day, mine)
             continue
-        job = ready[0]  # pending is in (due, id) order
-        pending.remove(job)
+        job = by_release[heapq.heappop(ready)[2]]
         need = job.work(line)
         usage: list[tuple[date, int]] = []
         first: date | None = None
