@@ -155,3 +155,29 @@ def test_whatif_bad_input_is_named_next_to_the_field(shop: Shop) -> None:
         r = simulate_post(shop, name, content, days)
         assert r.status_code in (400, 422) and f'id="e-{field}"' in r.text and why in r.text, (name, days)
     assert simulate_post(shop, "plan.json", b"{}", token="forged").status_code == 403
+
+
+def test_replenishment_suggestions_from_recent_sales(shop: Shop) -> None:
+    from mercato.seller.console import replenishment
+
+    now = datetime.now(UTC)
+    assert replenishment.suggestions(shop.node.store, now) == []
+    stock.receive(shop.node.store, "CUP", "shop-main", 40, now, "received")  # 43 on hand
+    for day in range(1, 15):  # 3 cups a day for two weeks: about 1.5 a day over four weeks
+        shop.order("CUP", 3, when=now - timedelta(days=day, hours=1))
+    got = replenishment.suggestions(shop.node.store, now)
+    assert [(s["item_id"], s["location_id"]) for s in got] == [("CUP", "shop-main")]
+    s = got[0]
+    assert s["available"] == 43 - 42 and s["lead_time_days"] == replenishment.DEFAULT_LEAD_DAYS
+    assert abs(s["daily_mean"] - 1.5) < 1e-9
+    assert s["order_quantity"] == int(-(-(s["order_up_to"] - s["available"]) // 1))  # up to the target
+    assert s["order_quantity"] > 1.5 * 8  # at least the mean demand over lead time + review
+    shop.login()
+    page = shop.client.get("/console/supply").text
+    assert f'data-suggest="CUP"><strong>{s["order_quantity"]}<' in page
+    # with a twin, its lead time counts; open production counts as on order
+    store_supply.put_twin(
+        shop.node.store, {**twin_doc(), "items": [{"id": "KETTLE"}, {"id": "CUP", "lead_time_days": 2}]}, now
+    )
+    shorter = replenishment.suggestions(shop.node.store, now)[0]
+    assert shorter["lead_time_days"] == 2 and shorter["order_quantity"] < s["order_quantity"]

@@ -18,7 +18,7 @@ from mercato.seller.handlers.supply import late_notifier
 from mercato.seller.store import supply as store_supply
 from mercato.supply.errors import SupplyInputError
 
-from . import forms
+from . import forms, replenishment
 from .core import Console, fields
 
 
@@ -38,8 +38,9 @@ def late_promises(console: Console, limit: int = 50) -> list[dict[str, Any]]:
 def supply_view(console: Console) -> dict[str, Any]:
     store = console.host.store
     twin = store_supply.twin_of(store)
+    suggested = replenishment.suggestions(store)
     if twin is None:
-        return {"twin": None}
+        return {"twin": None, "suggestions": suggested}
     try:
         slots = store_supply.schedule(store, now())
     except (SupplyInputError, DomainError, ValueError):
@@ -54,6 +55,7 @@ def supply_view(console: Console) -> dict[str, Any]:
         "production": store_supply.production_orders(store),
         "schedule": slots,
         "late_promises": late_promises(console),
+        "suggestions": suggested,
     }
 
 
