@@ -92,6 +92,7 @@ def confirm(env: Env, req: BecknConfirm) -> Callback | None:
     if again is not None:
         return rewrap(again.response, ctx, env.me)
     d = draft(req.message.order if req.message else None, ctx)
+    pool_guard(env, ctx.bap_id, txn, d.basket)
     details = dict(d.details)
     if stored is not None:
         for k, v in stored[1].items():
