@@ -7,14 +7,18 @@ status as the merchant moves the order → rate, cancel, a seller going down. No
 from __future__ import annotations
 
 import re
+import uuid
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
+from mercato.network import seeds
 from mercato.network.local import LocalNetwork, NetworkPlan
+from mercato.pools.signed import rfc3339
 from tests.web.conftest import free_port_block
 
 pytestmark = pytest.mark.e2e
@@ -25,7 +29,7 @@ def network(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalNetwork]:
     base = free_port_block(20)
     plan = NetworkPlan(
         tmp_path_factory.mktemp("net"),
-        sellers=2,
+        sellers=4,  # grocer, electronics, fashion, the manufacturer (group runs)
         buyer_port=base,
         registry_port=base + 1,
         gateway_port=base + 2,
@@ -56,7 +60,7 @@ def buyer_orders(net: LocalNetwork) -> list[dict[str, Any]]:
 
 def test_buyer_journey_across_two_sellers(network: LocalNetwork, new_page: Any, shoot: Any) -> None:
     net = network
-    grocer, electronics = (n.shop.name for n in net.plan.seller_nodes)
+    grocer, electronics = (n.shop.name for n in net.plan.seller_nodes[:2])
     page, _watch = new_page()
     url = net.plan.buyer_url
 
@@ -162,7 +166,99 @@ def test_buyer_journey_across_two_sellers(network: LocalNetwork, new_page: Any, 
     assert page.locator('[data-field="fulfillment_state"]').inner_text() == "Order-picked-up"
 
 
+def open_group_run(net: LocalNetwork) -> tuple[str, str]:
+    """The manufacturer opens a pool with its copper bottle run (tiers 999 / 799 from 50 / 649 from
+    150, MOQ 40); answers the pool id and the offer id."""
+    maker = net.plan.seller_nodes[3]
+    pool_id = f"web-{uuid.uuid4().hex[:8]}"
+    deadline = datetime.now(UTC) + timedelta(minutes=30)
+    o = seeds.POOL_OFFERS[0]
+    sku = f"{o.sku}-{pool_id}"
+    with httpx.Client(
+        base_url=maker.url, headers={"Authorization": f"Bearer {maker.admin_token()}"}
+    ) as admin:
+        r = admin.put(f"/admin/pools/{pool_id}", json={"deadline": rfc3339(deadline), "capacity": 450})
+        assert r.status_code == 200, r.text
+        spec = {
+            "name": o.name,
+            "long_desc": o.description,
+            "tiers": [{"min_quantity": q, "unit_price": p} for q, p in o.tiers],
+            "moq": o.moq,
+            "capacity": o.capacity,
+            "production_start": rfc3339(deadline + timedelta(days=o.production_days)),
+            "delivery_start": rfc3339(deadline + timedelta(days=o.delivery_days[0])),
+            "delivery_end": rfc3339(deadline + timedelta(days=o.delivery_days[1])),
+        }
+        r = admin.put(f"/admin/pools/{pool_id}/offers/{sku}", json=spec)
+        assert r.status_code == 200, r.text
+    return pool_id, f"{maker.subscriber_id}/{sku}"
+
+
+def place_pool_orders(page: Any, name: str) -> None:
+    page.get_by_label("Full name").fill(name)
+    page.get_by_label("Phone").fill("+91 98450 00000")
+    page.get_by_label("Address (house, street, area)").fill("3, Temple Street, Malleshwaram")
+    page.get_by_label("PIN code").fill("560003")
+    page.get_by_role("button", name="Place my orders").click()
+    page.wait_for_url(re.compile(r".*/orders$"))
+    page.wait_for_selector("text=1 order placed from the group run")
+
+
+def test_two_buyers_join_a_group_run_and_each_gets_their_order(
+    network: LocalNetwork, new_page: Any, shoot: Any
+) -> None:
+    net = network
+    url = net.plan.buyer_url
+    pool_id, offer_id = open_group_run(net)
+    maker = net.plan.seller_nodes[3]
+    committed = f'[data-field="committed:{offer_id}"]'
+
+    # buyer A finds the run, is told what is wrong with the form, then joins with 30 at up to 850
+    a, _ = new_page()
+    a.goto(url + "/pools")
+    a.get_by_role("link", name=f"Group run {pool_id}").click()
+    a.wait_for_selector(f'[data-pool-offer="{offer_id}"]')
+    a.get_by_label("Quantity").fill("30")
+    a.get_by_role("button", name="Join this run").click()
+    assert "highest unit price" in a.inner_text(".field.has-error .error")
+    a.get_by_label("Quantity").fill("30")
+    a.get_by_label("Highest unit price you accept (₹)").fill("850")
+    a.get_by_role("button", name="Join this run").click()
+    a.wait_for_selector("text=You joined with 30")
+    assert a.locator(committed).inner_text() == "30"
+    share = a.get_by_label("Link to this group run").input_value()
+
+    # buyer B opens the shared link in another browser and joins with 25 at up to 820
+    b, _ = new_page()
+    b.goto(share)
+    b.get_by_label("Quantity").fill("25")
+    b.get_by_label("Highest unit price you accept (₹)").fill("820")
+    b.get_by_role("button", name="Join this run").click()
+    b.wait_for_selector("text=You joined with 25")
+
+    # A's open page follows the progress by itself: 55 units, past the 50-unit tier
+    a.locator(committed, has_text="55").wait_for()
+    a.locator(f'[data-field="to-next:{offer_id}"]', has_text="95 more units for ₹649.00 each").wait_for()
+    assert a.locator(f'[data-field="progress:{offer_id}"]').evaluate("e => [e.value, e.max]") == [55, 150]
+    shoot(a, "storefront-pool")
+
+    # the manufacturer clears; each buyer sees their commitment accepted and places their order
+    r = httpx.post(
+        f"{maker.url}/admin/pools/{pool_id}/clear",
+        headers={"Authorization": f"Bearer {maker.admin_token()}"},
+        timeout=60,
+    )
+    assert r.status_code == 200, r.text
+    for page, name in ((a, "Asha Rao"), (b, "Ravi Kumar")):
+        page.reload()
+        assert page.locator("[data-commitment] .status").inner_text() == "accepted"
+        place_pool_orders(page, name)
+        rows = page.locator("tr[data-order]")
+        assert rows.count() == 1  # their own order only, not the other buyer's
+        assert maker.shop.name in rows.inner_text() or maker.subscriber_id in rows.inner_text()
+
+
 def test_screenshots_are_where_the_docs_expect_them() -> None:
     images = Path(__file__).resolve().parents[2] / "docs" / "images"
-    for name in ("search", "cart", "placed", "orders", "order"):
+    for name in ("search", "cart", "placed", "orders", "order", "pool"):
         assert (images / f"web-storefront-{name}.png").exists(), name

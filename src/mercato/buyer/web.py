@@ -36,7 +36,7 @@ from mercato.buyer.web_forms import (
     unit_price,
 )
 from mercato.buyer.web_orders import OrderPages
-from mercato.buyer.web_pools import PoolPages
+from mercato.buyer.web_pools import PoolPages, next_tier_text
 from mercato.buyer.web_search import CITIES, SORTS, Offer, apply, offers_from_results, parse_filters
 from mercato.buyer.web_store import WebStore
 from mercato.protocol.keys import raw_private
@@ -75,7 +75,14 @@ class Storefront(OrderPages, PoolPages):
         self.secret = (
             secret or hashlib.sha256(b"mercato-storefront\0" + raw_private(node.config.keys.signing)).digest()
         )
-        env = environment(globals_={"unit_price": unit_price, "line_total": line_total, "item_url": item_url})
+        env = environment(
+            globals_={
+                "unit_price": unit_price,
+                "line_total": line_total,
+                "item_url": item_url,
+                "next_tier_text": next_tier_text,
+            }
+        )
         self.renderer = Renderer(env, self.secret, "Mercato", "/")
         self._offers: OrderedDict[tuple[str, str, str], Offer] = OrderedDict()
 

@@ -31,7 +31,7 @@ from mercato.buyer.web_search import CITIES, parse_money
 from mercato.buyer.web_store import WebStore
 from mercato.buyer.web_store_pools import add_commitment, session_commitments
 from mercato.pools.verify import verify
-from mercato.web.render import Renderer
+from mercato.web.render import Renderer, format_money
 
 POOL_SEARCH = "group run"  # what the pool offers of the seeded manufacturer are called
 COMMIT_GRACE = timedelta(days=1)  # a commitment stays valid this long after the pool's deadline
@@ -82,15 +82,22 @@ def offer_view(o: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def next_tier_text(v: dict[str, Any]) -> str:
+    if not v.get("to_next_tier"):
+        return "on the best tier"
+    price = v.get("next_tier_price")
+    each = f" for {format_money(price, v.get('currency'))} each" if isinstance(price, int) else ""
+    return f"{v['to_next_tier']} more units{each}"
+
+
 def live_fields(summary: dict[str, Any]) -> dict[str, Any]:
     fields: dict[str, Any] = {"pool-state": summary.get("state"), "commitments": summary.get("commitments")}
     for o in summary.get("offers") or ():
         v = offer_view(o)
         key = o.get("id", "")
         fields[f"committed:{key}"] = v["committed"]
-        fields[f"to-next:{key}"] = (
-            f"{v['to_next_tier']} more for the next tier" if v["to_next_tier"] else "on the best tier"
-        )
+        fields[f"to-next:{key}"] = next_tier_text(v)
+        fields[f"progress:{key}"] = f"{v['committed']}/{v['progress_max']}"
     return fields
 
 

@@ -1,7 +1,8 @@
 /* Mercato web: progressive enhancement only. Every page works without this file.
    - form[data-once]: a submitted form disables its submit buttons (the server is idempotent anyway).
    - [data-poll="URL"]: fetch URL (JSON) every data-interval ms (default 2000); for each key of
-     the answer's "fields" object, elements [data-field="key"] inside get its text; a field named
+     the answer's "fields" object, elements [data-field="key"] inside get its text (a <progress>
+     gets "value/max" as its value and max); a field named
      "status" also sets data-state on the poller. Polling stops when the answer has "final": true.
      A failed fetch marks the poller data-offline and keeps trying (no console noise).
    - button[data-copy="TEXT"]: copies TEXT to the clipboard and says so in the button's status.
@@ -26,7 +27,11 @@
       var value = fields[key];
       root.querySelectorAll('[data-field="' + key + '"]').forEach(function (el) {
         var text = value === null || value === undefined ? "" : String(value);
-        if (el.textContent !== text) { el.textContent = text; }
+        if (el.tagName === "PROGRESS") {
+          var parts = text.split("/");
+          if (parts.length === 2) { el.max = Number(parts[1]); }
+          el.value = Number(parts[0]);
+        } else if (el.textContent !== text) { el.textContent = text; }
       });
       if (key === "status") { root.setAttribute("data-state", String(value)); }
     });
