@@ -125,3 +125,20 @@ def test_policy_bad_input() -> None:
     assert r.exit_code == 2 and "holding_cost must be > 0" in r.output
     r = runner.invoke(app, ["supply", "policy", "serial", "--mean", "3", "--stages", "3:x"])
     assert r.exit_code == 2 and "--stages" in r.output
+
+
+def test_simulate_with_forecast_demand(tmp_path: Path) -> None:
+    csv = _orders_csv(tmp_path / "orders.csv")
+    data = network_scenario(2, 3, seed=1, days=20)
+    data["twin"]["items"] += [{"id": "tee", "lead_time_days": 2}, {"id": "mug", "lead_time_days": 2}]
+    data["policy"] += [{"item": "tee", "location": "store-000", "source": "supplier"}]
+    scn = tmp_path / "s.json"
+    scn.write_text(json.dumps(data))
+    args = ["supply", "simulate", "--scenario", str(scn), "--orders", str(csv), "--json"]
+    r = runner.invoke(app, [*args, "--location", "store-000"])
+    assert r.exit_code == 0, r.output
+    assert json.loads(r.stdout)["demand"] > 20 * 10  # tee sells 10-17 a day
+    r = runner.invoke(app, args)
+    assert r.exit_code == 2 and "--location" in r.output
+    r = runner.invoke(app, [*args, "--location", "nowhere"])
+    assert r.exit_code == 2 and "unknown location 'nowhere'" in r.output

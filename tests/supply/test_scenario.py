@@ -183,3 +183,24 @@ def test_files(tmp_path: Path) -> None:
         load_scenario(badt)
     with pytest.raises(SupplyInputError, match="cannot read the file"):
         load_scenario(tmp_path / "missing.toml")
+
+
+def test_demand_from_a_forecast() -> None:
+    from datetime import date
+
+    from mercato.supply.forecast import Forecast, ItemForecast
+    from mercato.supply.scenario import with_forecast_demand
+
+    sc = parse_scenario(base())
+    fc = Forecast(
+        date(2026, 1, 5), 7, "auto", {"tee": ItemForecast("tee", "ses", (4, 4, 4, 4, 4, 8, 8), 1.5)}
+    )
+    out = with_forecast_demand(sc, fc, "S")
+    (d,) = out.demand
+    assert d.mean == pytest.approx(36 / 7) and d.sd == 1.5 and d.distribution == "normal"
+    assert d.weekly[5] == pytest.approx(2 * d.weekly[0])  # 2026-01-05 is a Monday
+    bad = Forecast(date(2026, 1, 5), 1, "auto", {"ghost": ItemForecast("ghost", "ses", (1,), 0.0)})
+    with pytest.raises(SupplyInputError, match="unknown item"):
+        with_forecast_demand(sc, bad, "S")
+    with pytest.raises(SupplyInputError, match="unknown location 'moon'"):
+        with_forecast_demand(sc, fc, "moon")

@@ -37,6 +37,10 @@ def simulate_command(
     plots: Path | None = typer.Option(None, "--plots", help="write PNG plots into this folder"),
     as_json: bool = typer.Option(False, "--json", help="print one JSON object"),
     series: bool = typer.Option(False, "--series", help="with --json: include the daily series"),
+    orders: Path | None = typer.Option(
+        None, "--orders", help="take demand from a forecast of this order CSV"
+    ),
+    location: str = typer.Option("", "--location", help="with --orders: where that demand arises"),
 ) -> None:
     """Simulate demand, replenishment, shipments and production; report service and inventory."""
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
@@ -49,6 +53,21 @@ def simulate_command(
         sc = load_scenario(scenario)
     except SupplyInputError as exc:
         _fail(str(exc))
+    if orders is not None:
+        import polars as pl
+
+        from mercato.supply.forecast import ForecastInputError, forecast
+        from mercato.supply.scenario import with_forecast_demand
+
+        if not location:
+            _fail("--orders needs --location (where the forecast demand arises)")
+        try:
+            fc = forecast(pl.read_csv(orders, infer_schema_length=0), 28)
+            sc = with_forecast_demand(sc, fc, location)
+        except (OSError, pl.exceptions.PolarsError, ForecastInputError) as exc:
+            _fail(f"{orders}: {exc}")
+        except SupplyInputError as exc:
+            _fail(f"{orders}: {exc}")
     horizon = days or sc.days
     with Progress(
         TextColumn("simulating"),

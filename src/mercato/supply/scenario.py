@@ -350,3 +350,39 @@ def load_scenario(path: str | Path) -> Scenario:
     except json.JSONDecodeError as exc:
         raise SupplyInputError([f"not valid JSON (line {exc.lineno}): {exc.msg}"], str(p)) from exc
     return parse_scenario(data, str(p))
+
+
+def with_forecast_demand(scenario: Scenario, forecast: Any, location: str) -> Scenario:
+    """The scenario with customer demand at ``location`` taken from a forecast.
+
+    ``forecast`` is a :class:`mercato.supply.forecast.Forecast`: each item's mean daily forecast
+    becomes the demand mean, its ``error_sd`` the sd (rounded normal), and the forecast's weekday
+    pattern the weekly profile. Demand the scenario already had for those item/locations is replaced.
+    Items the twin does not know, or an unknown location, are refused with their names."""
+    twin = scenario.twin
+    problems = []
+    if not twin.has_location(location):
+        problems.append(f"forecast demand: unknown location {location!r}")
+    unknown = sorted(i for i in forecast.items if not twin.has_item(i))
+    if unknown:
+        problems.append(f"forecast demand: unknown item(s) {', '.join(map(repr, unknown))}")
+    if problems:
+        raise SupplyInputError(problems)
+    specs = []
+    for item, f in forecast.items.items():
+        daily = list(f.daily)
+        mean = sum(daily) / len(daily) if daily else 0.0
+        by_weekday = [0.0] * 7
+        counts = [0] * 7
+        for k, v in enumerate(daily):
+            wd = (forecast.first_day.weekday() + k) % 7
+            by_weekday[wd] += v
+            counts[wd] += 1
+        prof = [by_weekday[d] / counts[d] if counts[d] else mean for d in range(7)]
+        m = sum(prof) / 7
+        weekly = tuple(p / m for p in prof) if m > 0 else (1.0,) * 7
+        specs.append(DemandSpec(item, location, mean, float(f.error_sd), "normal", weekly))
+    replaced = {(s.item, s.location) for s in specs}
+    kept = tuple(d for d in scenario.demand if (d.item, d.location) not in replaced)
+    return Scenario(scenario.twin, scenario.start, scenario.days, scenario.seed, scenario.warmup_days,
+                    kept + tuple(specs), scenario.policies, scenario.events)  # fmt: skip
