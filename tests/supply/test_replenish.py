@@ -228,3 +228,26 @@ def test_suggest_bad_input() -> None:
         suggest("i", "l", on_hand=0, on_order=0, daily_mean=1, daily_sd=1, lead_time_days=1, policy="x")  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="daily_mean"):
         suggest("i", "l", on_hand=0, on_order=0, daily_mean=-1, daily_sd=1, lead_time_days=1)
+
+
+def test_suggest_all_from_a_forecast() -> None:
+    from datetime import date
+
+    from mercato.supply.forecast import Forecast, ItemForecast
+    from mercato.supply.replenish import suggest_all
+
+    fc = Forecast(
+        date(2026, 1, 5),
+        7,
+        "auto",
+        {
+            "tee": ItemForecast("tee", "ses", (10.0,) * 7, 2.0),
+            "mug": ItemForecast("mug", "ses", (1.0,) * 7, 0.5),
+        },
+    )
+    out = suggest_all(fc, "store", on_hand={"tee": 5, "mug": 100}, lead_time_days={"tee": 2, "mug": 2})
+    assert [s.item_id for s in out] == ["tee"]  # the mugs on hand cover their target
+    target = 30 + stats.norm.ppf(0.95) * 2 * math.sqrt(3)
+    assert out[0].order_quantity == math.ceil(target - 5)
+    with pytest.raises(ValueError, match="no lead time for item"):
+        suggest_all(fc, "store", on_hand={}, lead_time_days={"tee": 1})

@@ -10,9 +10,9 @@ Pure: numpy and scipy only.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 from scipy import stats
@@ -313,3 +313,46 @@ def suggest(
         f"demand over {periods} days ~ {mu:.1f} ± {sd:.1f}, service {service_level:.0%}"
     )
     return Suggestion(item_id, location_id, policy, qty, round(reorder, 2), round(target, 2), reason)
+
+
+def suggest_all(
+    forecast: Any,
+    location_id: str,
+    *,
+    on_hand: Mapping[str, float],
+    lead_time_days: Mapping[str, int],
+    on_order: Mapping[str, float] | None = None,
+    service_level: float = 0.95,
+    policy: Policy = "base_stock",
+    fixed_cost: float = 0.0,
+    holding_cost: float = 1.0,
+) -> list[Suggestion]:
+    """Suggestions for every item of a forecast (``mercato.supply.forecast.Forecast``) at one location.
+
+    Each item's daily mean is the mean of its forecast over the lead time and review day (the
+    forecast's horizon at most), its sd the forecast's ``error_sd``. Items without a lead time are
+    refused by name. Sorted by item."""
+    missing = sorted(i for i in forecast.items if i not in lead_time_days)
+    if missing:
+        raise ValueError(f"no lead time for item(s) {', '.join(missing)} at {location_id}")
+    out = []
+    for item in sorted(forecast.items):
+        f = forecast.items[item]
+        lead = int(lead_time_days[item])
+        window = list(f.daily[: max(lead + 1, 1)]) or [0.0]
+        s = suggest(
+            item,
+            location_id,
+            on_hand=float(on_hand.get(item, 0.0)),
+            on_order=float((on_order or {}).get(item, 0.0)),
+            daily_mean=sum(window) / len(window),
+            daily_sd=float(f.error_sd),
+            lead_time_days=lead,
+            service_level=service_level,
+            policy=policy,
+            fixed_cost=fixed_cost,
+            holding_cost=holding_cost,
+        )
+        if s is not None:
+            out.append(s)
+    return out
