@@ -209,3 +209,23 @@ def test_a_late_component_receipt_flags_the_order(shop: Store) -> None:
     assert risks[0].expected_on >= date(2025, 3, 20)
     with pytest.raises(SupplyInputError, match="no scheduled receipt"):
         store_supply.move_receipt(shop, "nope", date(2025, 3, 20), T0, _notify)
+
+
+def test_pool_production_orders_are_scheduled_from_their_dates(shop: Store) -> None:
+    from datetime import UTC, datetime
+
+    from mercato.seller.store import pools as store_pools
+
+    start = datetime(2025, 3, 3, tzinfo=UTC)
+    run = store_pools.ProductionOrder("pool-run-1", "MUG", 20, start, start + timedelta(days=5),
+                                      start + timedelta(days=8), "pool:summer")  # fmt: skip
+    store_pools.record_production(shop, run, T0)
+    stock.receive(shop, "MUG", "L1", 20, T0, "pool summer run (made to order)", "pool-run-1")
+    (slot,) = store_supply.schedule(shop, T0)
+    assert slot.job.id == "pool-run-1" and slot.job.release == date(2025, 3, 3)
+    assert slot.job.due == date(2025, 3, 7) and slot.late_days == 0
+    assert store_supply.check_late(shop, T0, _notify) == []
+    before = stock.levels(shop, ["MUG"])[("MUG", "L1")].on_hand
+    store_supply.start_production(shop, "pool-run-1", T0)
+    store_supply.complete_production(shop, "pool-run-1", T0)
+    assert stock.levels(shop, ["MUG"])[("MUG", "L1")].on_hand == before  # received when the pool cleared

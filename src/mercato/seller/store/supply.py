@@ -117,7 +117,7 @@ _READ_LEVELS = select(_LEVELS.c.item_id, _LEVELS.c.location_id, _LEVELS.c.on_han
 )
 _OPEN_JOBS = (
     select(PO.c.id, PO.c.item_id, PO.c.quantity, PO.c.source, PO.c.state, PO.c.line_id, PO.c.release_on,
-           PO.c.due_on)
+           PO.c.due_on, PO.c.production_start, PO.c.delivery_start)
     .where(PO.c.state.in_(OPEN))
     .order_by(PO.c.created_at, PO.c.id)
 )  # fmt: skip
@@ -269,7 +269,7 @@ def _views(s: Session, where: Any = None, stmt: Any = None) -> list[ProductionOr
 
 def _job_of(twin: Twin, po: Any, today: date) -> Job | None:
     """The schedulable job of a production order row (id, item_id, quantity, state, line_id, release_on,
-    due_on); None when no line of the twin makes its item."""
+    due_on, production_start, delivery_start); None when no line of the twin makes its item."""
     line_id = po.line_id
     if line_id is None or not any(ln.id == line_id for ln in twin.lines):
         makers = twin.lines_making(po.item_id)
@@ -278,8 +278,11 @@ def _job_of(twin: Twin, po: Any, today: date) -> Job | None:
         line_id = makers[0].id
     if twin.line(line_id).rate(po.item_id) is None:
         return None
-    release = today if po.state == "started" else max(po.release_on or today, today)
-    due = po.due_on or release
+    # rows recorded without scheduling days (pools) take them from their production start and delivery
+    planned_release = po.release_on or (po.production_start.date() if po.production_start else today)
+    release = today if po.state == "started" else max(planned_release, today)
+    due = po.due_on or (po.delivery_start.date() - timedelta(days=1) if po.delivery_start else release)
+    due = max(due, release)
     return Job(po.id, po.item_id, po.quantity, line_id, due, release)
 
 
