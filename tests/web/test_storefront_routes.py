@@ -294,3 +294,19 @@ def test_offers_keep_the_sellers_own_answer_over_the_index_copy() -> None:
     assert len(offers) == 1 and offers[0].price == 90 and offers[0].source == "seller"
     assert str(offers[0].promise) == "2026-11-27"  # 22:00 + 4 h ships, + 1 day transit
     assert line_of(offers[0])["price"] == 90
+
+
+async def test_group_runs_only_talk_to_coordinators_sellers_named(net: Net) -> None:
+    async with httpx.AsyncClient(base_url=net.url, timeout=30) as c:
+        listing = await c.get("/pools")  # the fake sellers offer no group run
+        assert listing.status_code == 200 and "No open group run matches" in listing.text
+        t = csrf((await c.get("/", params={"q": "rice"})).text)
+        evil = {"c": "http://169.254.169.254"}  # a link naming any URL is not followed
+        page = await c.get("/pools/run-1", params=evil)
+        assert page.status_code == 404 and "has not seen this group run" in page.text
+        assert (await c.get("/pools/run-1/live", params=evil)).status_code == 404
+        for action in ("join", "revoke", "settle"):
+            r = await c.post(f"/pools/run-1/{action}", params=evil, data={"csrf_token": t, "commitment": "x"})
+            assert r.status_code == 303 and r.headers["location"] == "/pools", action
+        gone = await c.post("/pools/run-1/join", params=evil, data={"quantity": "1"})  # no CSRF token
+        assert gone.status_code == 400
