@@ -157,6 +157,11 @@ class _Network:
         self.kids_of_level = [
             self.children[self.level[self.parent[self.children]] == lv] for lv in range(len(self.groups))
         ]
+        # per level: the parents that ship, and each child's position among them
+        self.parents_of_level: list[tuple[NDArray[np.int64], NDArray[np.int64]]] = []
+        for kids in self.kids_of_level:
+            upar, inv = np.unique(self.parent[kids], return_inverse=True)
+            self.parents_of_level.append((upar.astype(np.int64), inv.astype(np.int64)))
         self._size_policies(specs)
         # production: each production node is served by the first line (by id) at its factory
         self.lines: list[tuple[str, Any, NDArray[np.int64], Arr, Arr, int]] = []
@@ -221,6 +226,7 @@ def simulate(
         if off < horizon and (rc.item, rc.location) in index:
             receipts_by_day.setdefault(off, []).append((index[(rc.item, rc.location)], rc.quantity))
     bo, owed, queue = np.zeros(n), np.zeros(n), np.zeros(n)
+    owed_by = np.zeros(n)  # what each node still owes the nodes it supplies
     oldest = np.full(n, np.inf)
     spike = np.ones(n)
     spikes: list[tuple[NDArray[np.bool_], float]] = []
@@ -270,19 +276,20 @@ def simulate(
             # ship to children of this level's nodes
             kids = net.kids_of_level[lv]
             if len(kids):
-                want = np.bincount(net.parent[kids], weights=owed[kids], minlength=n)
-                par = net.parent[kids]
-                with np.errstate(divide="ignore", invalid="ignore"):
-                    frac = np.where(want > 0, np.minimum(1.0, net.oh / np.where(want > 0, want, 1.0)), 0.0)
-                ship = flo(owed[kids] * frac[par])
+                upar, inv = net.parents_of_level[lv]
+                want = np.bincount(inv, weights=owed[kids], minlength=len(upar))
+                safe = np.where(want > 0, want, 1.0)
+                frac = np.where(want > 0, np.minimum(1.0, net.oh[upar] / safe), 0.0)
+                ship = flo(owed[kids] * frac[inv])
                 owed[kids] -= ship
-                net.oh -= np.bincount(par, weights=ship, minlength=n)
+                sent = np.bincount(inv, weights=ship, minlength=len(upar))
+                net.oh[upar] -= sent
+                owed_by[upar] -= sent
                 slots = (t + net.lead[kids]) % ring
                 pipe[slots, kids] += ship
                 in_transit[kids] += ship
             # order
-            owed_by = np.bincount(net.parent[net.children], weights=owed[net.children], minlength=n)[grp]
-            ip = net.oh[grp] + in_transit[grp] + owed[grp] + queue[grp] - bo[grp] - owed_by
+            ip = net.oh[grp] + in_transit[grp] + owed[grp] + queue[grp] - bo[grp] - owed_by[grp]
             pt = net.ptype[grp]
             q = np.zeros(len(grp))
             q = np.where(pt == 1, np.maximum(net.S[grp] - ip, 0.0), q)
@@ -298,6 +305,7 @@ def simulate(
             kind = net.kind[g]
             m1, m2, m3 = kind == 1, kind == 2, kind == 3
             owed[g[m1]] += qq[m1]
+            np.add.at(owed_by, net.parent[g[m1]], qq[m1])
             sup = g[m2]
             slots = (t + net.lead[sup] + delay[sup]) % ring
             pipe[slots, sup] += qq[m2]
@@ -351,8 +359,9 @@ def simulate(
             tot["stockouts"] += int((with_d & (filled_today < d - 1e-9)).sum())
             inv = float(net.oh.sum())
             tot["inv"] += inv
-            tot["hold"] += float(net.h_cost @ net.oh + h_transit @ in_transit)
-            tot["short"] += float(net.p_cost @ bo)
+            # elementwise products, not ``@``: a BLAS dot spins up threads that a busy machine starves
+            tot["hold"] += float((net.h_cost * net.oh).sum() + (h_transit * in_transit).sum())
+            tot["short"] += float((net.p_cost * bo).sum())
             if keep_series:
                 series["on_hand"].append(round(inv, 3))
                 series["backorders"].append(round(float(bo.sum()), 3))
