@@ -276,13 +276,13 @@ def simulate(
             # ship to children of this level's nodes
             kids = net.kids_of_level[lv]
             if len(kids):
-                upar, inv = net.parents_of_level[lv]
-                want = np.bincount(inv, weights=owed[kids], minlength=len(upar))
+                upar, pos = net.parents_of_level[lv]
+                want = np.bincount(pos, weights=owed[kids], minlength=len(upar))
                 safe = np.where(want > 0, want, 1.0)
                 frac = np.where(want > 0, np.minimum(1.0, net.oh[upar] / safe), 0.0)
-                ship = flo(owed[kids] * frac[inv])
+                ship = flo(owed[kids] * frac[pos])
                 owed[kids] -= ship
-                sent = np.bincount(inv, weights=ship, minlength=len(upar))
+                sent = np.bincount(pos, weights=ship, minlength=len(upar))
                 net.oh[upar] -= sent
                 owed_by[upar] -= sent
                 slots = (t + net.lead[kids]) % ring
