@@ -1,8 +1,9 @@
 """`mercato demo`: a scripted buyer journey across a whole local network, through the buyer SDK.
 
 Search across every seller, buy from three of them in one cart (one order per seller), cancel one
-order, move one through to delivery with the merchant's admin API, and rate it. Every step is
-timed; the run is ``ok`` only when every step did what it should.
+order, move one through to delivery with the merchant's admin API, and rate it; then run a demand
+pool at the manufacturer (:mod:`mercato.network.demo_pool`). Every step is timed; the run is ``ok``
+only when every step did what it should.
 """
 
 from __future__ import annotations
