@@ -115,3 +115,18 @@ def test_restricted_model_keeps_only_the_given_runs() -> None:
     lp = milp.solve_lp(sub, fixed_y={("a", 1): 1})
     assert math.isclose(lp.objective, 13 * 9)
     assert milp.solve_lp(milp.restrict(model, set())).objective == 0
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(pools())
+def test_link_rows_are_plain_bounds_once_every_run_is_fixed(pool: Pool) -> None:
+    linked = milp.build(pool, classes(pool))
+    if linked is None:
+        return
+    bare = milp.build(pool, classes(pool), links=False)
+    assert bare is not None and len(bare.row_lower) < len(linked.row_lower)
+    runs = milp.runs_of(linked, milp.solve_mip(linked, None, 10.0).values)
+    a = milp.solve_mip(linked, None, 10.0, fixed_y=runs)
+    b = milp.solve_mip(bare, None, 10.0, fixed_y=runs)
+    assert math.isclose(a.objective, b.objective, abs_tol=1e-6)
+    assert round(a.objective) == brute_force(pool)

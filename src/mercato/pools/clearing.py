@@ -289,7 +289,7 @@ def _clear_large(pool: Pool, deadline: float) -> Clearing:
     from mercato.pools.rounding import handout, polish, round_lp
 
     offers = {o.id: o for o in pool.offers}
-    exact = milp.build(pool, classes(pool, by_quantity=True))
+    exact = milp.build(pool, classes(pool, by_quantity=True), links=False)  # y is fixed where it is used
     units = milp.build(pool, classes(pool, by_quantity=False))
     if exact is None or units is None:
         return _result(pool, {}, "trivial", "greedy", 0.0)  # no feasible pairing: 0 is proven
@@ -312,7 +312,8 @@ def _clear_large(pool: Pool, deadline: float) -> Clearing:
     assignment = polish(pool, handout(units, round_lp(units, relaxed.values), offers))
     candidates = [split({(oid, t): 1 for oid, (t, _) in assignment.items()})]
     # 2. decide the offers the LP left fractional by branch and bound (x continuous)
-    used, chosen = milp.solve_runs(units, relaxed.values, (deadline - time.monotonic()) * 0.4, RUN_NODES)
+    left = (deadline - time.monotonic()) * 0.4
+    used, chosen = milp.solve_runs(units, relaxed.values, left, RUN_NODES)
     clock = clock or chosen.status == "time_limit"
     if math.isfinite(chosen.objective):
         candidates.append(split(milp.runs_of(used, chosen.values)))

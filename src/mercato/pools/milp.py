@@ -80,8 +80,10 @@ class Model:
         return self.classes[k].quantity or 1
 
 
-def build(pool: Pool, classes: list[Class]) -> Model | None:
-    """The model, or None when no class can be served by any tier of any of its offers."""
+def build(pool: Pool, classes: list[Class], links: bool = True) -> Model | None:
+    """The model, or None when no class can be served by any tier of any of its offers. Without
+    ``links`` the link rows are left out (for models solved with every y fixed, where they are
+    plain bounds)."""
     offers = {o.id: o for o in pool.offers}
     xs: list[tuple[int, str, int]] = []
     xup: list[float] = []
@@ -133,20 +135,20 @@ def build(pool: Pool, classes: list[Class]) -> Model | None:
         col = ny + i
         wf = float(classes[k].quantity or 1)
         cost[col] = -float(offers[oid].tiers[t].unit_price) * wf
-        link = new_row(-inf, 0.0)
         for r, v in (
             (class_row[k], -1.0),
             (run_hi[(oid, t)], wf),
             (run_lo[(oid, t)], wf),
             (maker_row[offers[oid].manufacturer], wf),
-            (link, 1.0),
         ):
             rows.append(r)
             cols.append(col)
             vals.append(v)
-        rows.append(link)
-        cols.append(ycol[(oid, t)])
-        vals.append(-upper[col])
+        if links:
+            link = new_row(-inf, 0.0)
+            rows.extend((link, link))
+            cols.extend((col, ycol[(oid, t)]))
+            vals.extend((1.0, -upper[col]))
     offer_row: dict[str, int] = {}
     for (oid, t), col in ycol.items():
         low, high = offers[oid].tier_range(t)
@@ -231,7 +233,9 @@ class Solved:
 
 
 def solve_lp(
-    model: Model, fixed_y: dict[tuple[str, int], int] | None = None, time_limit: float | None = None
+    model: Model,
+    fixed_y: dict[tuple[str, int], int] | None = None,
+    time_limit: float | None = None,
 ) -> Solved:
     """The LP relaxation (optionally with every y fixed); its objective bounds the model from above."""
     if model.n == 0:
@@ -240,11 +244,11 @@ def solve_lp(
     if time_limit is not None:
         h.setOptionValue("time_limit", max(0.0, float(time_limit)))
     h.run()
-    status = h.getModelStatus()
-    if status != highspy.HighsModelStatus.kOptimal:
+    if h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
         return Solved("infeasible", float("-inf"), float("inf"), np.zeros(model.n))
+    values = np.array(h.getSolution().col_value)
     value = float(h.getInfo().objective_function_value)
-    return Solved("optimal", value, value, np.array(h.getSolution().col_value))
+    return Solved("optimal", value, value, values)
 
 
 def solve_mip(
