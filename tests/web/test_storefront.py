@@ -95,6 +95,7 @@ def test_buyer_journey_across_two_sellers(network: LocalNetwork, new_page: Any, 
     page.get_by_label("Quantity").fill("0")
     page.get_by_role("button", name="Add to cart").click()
     assert "whole number" in page.inner_text("#e-quantity")  # the server's error, next to the field
+    assert page.get_by_label("Quantity").input_value() == "0"  # what was typed stays
     page.get_by_label("Quantity").fill("2")
     page.get_by_role("button", name="Add to cart").click()
     page.wait_for_url(url + "/cart")
@@ -164,6 +165,34 @@ def test_buyer_journey_across_two_sellers(network: LocalNetwork, new_page: Any, 
     page.get_by_role("button", name="Ask the seller for news").click()
     page.wait_for_selector("text=The seller is unavailable right now")
     assert page.locator('[data-field="fulfillment_state"]').inner_text() == "Order-picked-up"
+
+
+def test_pages_fit_a_phone_screen(network: LocalNetwork, browser: Any, shoot: Any) -> None:
+    """At 390 px wide nothing scrolls sideways (tables scroll inside their own box) and the
+    controls stay large enough to tap."""
+    ctx = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)
+    page = ctx.new_page()
+    errors: list[str] = []
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    try:
+        url = network.plan.buyer_url
+        for path in ("/?q=rice&sort=price", "/cart", "/orders", "/pools"):
+            page.goto(url + path)
+            width = page.evaluate(
+                "[document.documentElement.scrollWidth, document.documentElement.clientWidth]"
+            )
+            assert width[0] <= width[1], (path, width)
+            small = page.evaluate(
+                "[...document.querySelectorAll('button, input:not([type=hidden]), select')]"
+                ".filter(e => e.offsetParent !== null && e.getBoundingClientRect().height < 40).length"
+            )
+            assert small == 0, path
+            if path.startswith("/?"):
+                shoot(page, "storefront-phone")
+    finally:
+        ctx.close()
+    assert errors == []
 
 
 def open_group_run(net: LocalNetwork) -> tuple[str, str]:

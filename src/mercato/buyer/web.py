@@ -242,7 +242,7 @@ class Storefront(OrderPages, PoolPages):
         return self._offers.get((p["bpp_id"], p["provider_id"], p["item_id"]))
 
     async def item_page(
-        self, request: Request, sid: str, form_errors: dict[str, str] | None = None
+        self, request: Request, sid: str, form_errors: dict[str, str] | None = None, typed: str = "1"
     ) -> Response:
         offer = self._offer(request)
         if offer is None:
@@ -273,7 +273,7 @@ class Storefront(OrderPages, PoolPages):
             offer=offer,
             in_cart=in_cart,
             errors=form_errors or {},
-            values={"quantity": request.query_params.get("quantity", "1")},
+            values={"quantity": typed},
             add_url="/cart/add",
         )
         return self.renderer.page(request, "storefront/item.html", ctx, status=422 if form_errors else 200)
@@ -291,7 +291,7 @@ class Storefront(OrderPages, PoolPages):
             quantity = parse_quantity(form.get("quantity"))
             lines = add_line(await asyncio.to_thread(self.web.cart, sid), line_of(offer), quantity)
         except FormError as exc:
-            return await self.item_page(request, sid, exc.errors)
+            return await self.item_page(request, sid, exc.errors, str(form.get("quantity", "")))
         await asyncio.to_thread(self.web.save_cart, sid, lines)
         return self.renderer.redirect(
             "/cart", [("ok", f"Added {quantity} × {offer.name} from {offer.provider_name} to your cart.")]
