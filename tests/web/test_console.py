@@ -207,3 +207,43 @@ def test_merchant_journey(net: tuple[Seller, Bap], new_page: Any, shoot: Any) ->
     assert "/console/login" in page.url
     page.goto(seller.url + "/console/")
     assert "/console/login" in page.url
+
+
+def test_customers_and_retention(tmp_path: Path, new_page: Any, shoot: Any) -> None:
+    """The retention report's charts and the churn-risk list over a node with 14 months of orders
+    (console pages served in a thread; no network needed for this page)."""
+    from fastapi import FastAPI
+
+    from mercato.seller.console import mount_console
+    from tests.seller.console.conftest import PASSWORD as SHOP_PASSWORD
+    from tests.seller.console.conftest import USER as SHOP_USER
+    from tests.seller.console.conftest import make_shop, seed_history
+    from tests.web.conftest import ThreadServer
+
+    shop = make_shop(tmp_path)
+    seed_history(shop)
+    app = FastAPI()
+    mount_console(app, shop.node)
+    with ThreadServer(app) as server:
+        page, _ = new_page()
+        page.goto(server.url + "/console/customers")
+        page.get_by_label("User name").fill(SHOP_USER)
+        page.get_by_label("Password").fill(SHOP_PASSWORD)
+        page.get_by_role("button", name="Log in").click()
+        page.wait_for_url("**/console/customers")
+        charts = page.locator(".chart img")
+        assert charts.count() >= 5
+        for i in range(charts.count()):
+            charts.nth(i).scroll_into_view_if_needed()
+            assert (
+                charts.nth(i).evaluate("img => img.decode().then(() => img.naturalWidth)") > 0
+            )  # a real PNG
+        assert " nan" not in page.locator("main").inner_text().lower()
+        rows = page.locator("section[aria-labelledby=churn-title] tbody tr")
+        assert rows.count() == 50
+        with page.expect_download() as info:
+            page.get_by_role("link", name="Download the full list (CSV)").click()
+        lines = Path(info.value.path()).read_text().strip().splitlines()
+        assert lines[0].startswith("customer_id,") and len(lines) == 61
+        shoot(page, "console-customers")
+    shop.node.store.engine.dispose()

@@ -3,11 +3,12 @@ orders placed through the store's checkout, driven with Starlette's TestClient."
 
 from __future__ import annotations
 
+import random
 import re
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -55,6 +56,26 @@ class Shop:
 
     def csrf(self, path: str = "/console/") -> str:
         return csrf_of(self.client.get(path).text)
+
+
+def seed_history(shop: Shop, customers: int = 60, seed: int = 3) -> None:
+    """Orders over the last 14 months from customers who buy at their own pace and may stop after any
+    purchase, each with their own chance (enough history for the retention report's models)."""
+    rng = random.Random(seed)
+    stock.receive(shop.node.store, "CUP", "shop-main", 10_000, datetime.now(UTC), "received")
+    start = datetime.now(UTC) - timedelta(days=420)
+    for c in range(customers):
+        day, mean, leave = rng.randrange(0, 90), rng.uniform(10, 120), rng.betavariate(1.0, 4.0)
+        while day < 410:
+            basket = Basket("shop", [LineRequest("CUP", rng.randint(1, 3))], city="std:080")
+            req = ConfirmRequest(
+                "bap.example", str(uuid.uuid4()), basket, buyer_id=f"cust-{c}", bap_uri="http://x"
+            )
+            confirm(shop.node.store, req, order_id=str(uuid.uuid4()), now=start + timedelta(days=day),
+                    respond=on_confirm)  # fmt: skip
+            day += 1 + int(rng.expovariate(1 / mean))
+            if rng.random() < leave:
+                break
 
 
 def csrf_of(html: str) -> str:

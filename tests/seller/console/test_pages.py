@@ -5,8 +5,6 @@ error next to the field and change nothing."""
 
 from __future__ import annotations
 
-import random
-import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -15,13 +13,10 @@ import pytest
 from sqlalchemy import select
 
 from mercato.seller.console import data
-from mercato.seller.domain import LineRequest
 from mercato.seller.store import catalog, orders, stock
-from mercato.seller.store.checkout import Basket, ConfirmRequest, confirm
 from mercato.transport.outbox import outbox_table
-from tests.seller.store.helpers import on_confirm
 
-from .conftest import Shop, make_shop
+from .conftest import Shop, make_shop, seed_history
 
 FIXTURES = Path(__file__).resolve().parents[1] / "importers" / "data"
 
@@ -275,21 +270,7 @@ def test_customers_without_orders_and_with_a_history(tmp_path: Path) -> None:
     assert page.status_code == 200 and "No orders yet" in page.text
     assert shop.client.get("/console/customers/churn.csv").status_code == 404
     assert shop.client.get("/console/customers/charts/p_alive.png").status_code == 404
-    rng = random.Random(3)
-    stock.receive(shop.node.store, "CUP", "shop-main", 10_000, datetime.now(UTC), "received")
-    start = datetime.now(UTC) - timedelta(days=420)
-    for c in range(60):  # customers who buy at their own pace and may stop after any purchase
-        day, mean = rng.randrange(0, 90), rng.uniform(10, 120)
-        while day < 410:
-            basket = Basket("shop", [LineRequest("CUP", rng.randint(1, 3))], city="std:080")
-            req = ConfirmRequest(
-                "bap.example", str(uuid.uuid4()), basket, buyer_id=f"cust-{c}", bap_uri="http://x"
-            )
-            confirm(shop.node.store, req, order_id=str(uuid.uuid4()), now=start + timedelta(days=day),
-                    respond=on_confirm)  # fmt: skip
-            day += 1 + int(rng.expovariate(1 / mean))
-            if rng.random() < 0.2:
-                break
+    seed_history(shop)
     page = shop.client.get("/console/customers")
     assert page.status_code == 200 and "Churn-risk list" in page.text
     assert "/console/customers/charts/retention_curves.png" in page.text
@@ -303,3 +284,10 @@ def test_customers_without_orders_and_with_a_history(tmp_path: Path) -> None:
     assert lines[0].startswith("customer_id,") and len(lines) == 61
     assert {ln.split(",")[0] for ln in lines[1:]} == {f"cust-{c}" for c in range(60)}
     shop.client.close()
+
+
+def test_model_figures_that_are_not_numbers_show_as_a_dash() -> None:
+    from mercato.seller.console.customers import finite
+
+    assert finite(float("nan")) is None and finite(float("inf")) is None and finite(None) is None
+    assert finite(0.25) == 0.25 and finite(3) == 3.0

@@ -4,6 +4,7 @@ newest order) and kept in memory, since fitting the customer-base model takes a 
 
 from __future__ import annotations
 
+import math
 import threading
 from dataclasses import dataclass
 from typing import Any
@@ -76,6 +77,11 @@ class RetentionCache:
             return value
 
 
+def finite(v: Any) -> float | None:
+    """A model figure fit to show, or None (the page shows a dash) when the model could not give one."""
+    return float(v) if isinstance(v, int | float) and math.isfinite(v) else None
+
+
 def churn_rows(report: Report, limit: int = CHURN_ROWS) -> list[dict[str, Any]]:
     table = report.tables.get("churn_risk")
     if table is None:
@@ -85,8 +91,8 @@ def churn_rows(report: Report, limit: int = CHURN_ROWS) -> list[dict[str, Any]]:
             "customer_id": r["customer_id"],
             "purchases": r["purchases"],
             "last_purchase": r["last_purchase"],
-            "p_alive": r["p_alive"],
-            "value_at_risk": r["value_at_risk"],
+            "p_alive": finite(r["p_alive"]),
+            "value_at_risk": finite(r["value_at_risk"]),
             "segment": r.get("segment") or "",
         }
         for r in table.head(limit).iter_rows(named=True)
@@ -114,7 +120,7 @@ def add_customer_routes(r: APIRouter, console: Console) -> None:
             charts = [(n, CHART_TITLES.get(n, n)) for n in CHART_TITLES if n in ret.report.images]
             churn = churn_rows(ret.report)
             fig = ret.report.figures
-            kpis = {k: fig[k] for k in ("total_clv", "total_value_at_risk") if k in fig}
+            kpis = {k: fig[k] for k in ("total_clv", "total_value_at_risk") if finite(fig.get(k)) is not None}
         context = {
             "title": "Customers",
             "problem": ret.problem,
