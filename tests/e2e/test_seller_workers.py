@@ -70,10 +70,12 @@ def pooled_seller(tmp: Path, registry_url: str, database_url: str, workers: int 
     seller = Seller(proc, url, log, cfg, tomllib.loads(cfg.read_text())["admin"]["token"], sid)
     try:
         ready: set[int] = set()
-        deadline = time.monotonic() + 60
+        deadline = (
+            time.monotonic() + 180
+        )  # the supervisor migrates, then each worker starts: slow on a busy machine
         while len(ready) < workers:  # fresh connections until every worker says it is subscribed
             assert time.monotonic() < deadline, f"workers ready: {ready}\n{log.read_text()[-3000:]}"
-            r = wait_http(url + "/health", proc=proc)
+            r = wait_http(url + "/health", proc=proc, timeout=max(1.0, deadline - time.monotonic()))
             if r.json()["subscribed"]:
                 ready.add(r.json()["pid"])
         assert ready == worker_pids(proc)

@@ -43,6 +43,7 @@ from sqlalchemy import (
     Table,
     Text,
     and_,
+    bindparam,
     exists,
     func,
     insert,
@@ -113,10 +114,15 @@ def enqueue(
     message_id: str,
     *,
     at_ms: int | None = None,
+    lease: tuple[str, int] | None = None,
 ) -> int:
     """Add a message to send, inside the caller's transaction (it commits or rolls back with it).
 
-    Returns the row id. Rows of one ``transaction_id`` are delivered in the order they were enqueued."""
+    Returns the row id. Rows of one ``transaction_id`` are delivered in the order they were enqueued.
+    ``lease`` = (worker id, lease end in ms): the row is born claimed by that worker, which sends it
+    as soon as the transaction commits (no claim); if the worker dies, the row is claimed again when
+    the lease ends, like any claimed row. Only lease a row whose transaction has no undelivered
+    earlier row (:func:`undelivered_ids`)."""
     if not destination_url.startswith(("http://", "https://")):
         raise ValueError(f"destination must be an http(s) URL, got {destination_url!r}")
     if not isinstance(body_bytes, bytes | bytearray):
@@ -137,10 +143,30 @@ def enqueue(
             attempts=0,
             created_ms=t,
             next_attempt_ms=t,
+            claimed_by=lease[0] if lease else None,
+            lease_until_ms=lease[1] if lease else None,
         )
         .returning(outbox_table.c.id)
     )
     return int(result.scalar_one())
+
+
+_UNDELIVERED = (
+    select(outbox_table.c.id)
+    .where(
+        outbox_table.c.transaction_id == bindparam("t"),
+        outbox_table.c.status != Status.DELIVERED.value,
+    )
+    .order_by(outbox_table.c.id)
+    .limit(bindparam("n"))
+)
+
+
+def undelivered_ids(session: Session | Connection, transaction_id: str, limit: int = 8) -> list[int]:
+    """Ids of rows of ``transaction_id`` not delivered yet (pending or dead), oldest first, at most
+    ``limit``: a row enqueued now is only due after them."""
+    rows = session.execute(_UNDELIVERED, {"t": transaction_id, "n": limit})
+    return [int(r[0]) for r in rows]
 
 
 def backoff_ms(attempts: int, base_ms: int, max_ms: int, rng: random.Random) -> int:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 
 import pytest
 
@@ -83,3 +83,148 @@ async def test_lone_callback_is_claimed_without_waiting(store: Store) -> None:
         delivery.wake()
         await asyncio.wait_for(task, 10)
     assert sent == ["on_select", "on_init"]
+
+
+async def until(check: Callable[[], bool], seconds: float = 20) -> None:
+    async with asyncio.timeout(seconds):
+        while not check():  # noqa: ASYNC110 - polling counters
+            await asyncio.sleep(0.01)
+
+
+async def test_committed_callbacks_are_handed_to_the_sender_in_order(store: Store) -> None:
+    """With the delivery as the store's handoff, a callback goes out straight after its commit; one
+    whose earlier callback is not delivered yet waits for it and is claimed: the order holds."""
+    sent: list[tuple[str, str]] = []
+
+    async def send(row: outbox.OutboxRow) -> bool:
+        await asyncio.sleep(0.002)
+        sent.append((row.transaction_id, row.action))
+        return True
+
+    delivery = Delivery(LockedOutboxWorker(store, send), poll_s=30, gather_s=0.002)
+    store.handoff = delivery
+    stop = asyncio.Event()
+    task = asyncio.create_task(delivery.run(stop))
+    txns = [f"h{i}" for i in range(15)]
+    actions = ("on_select", "on_init", "on_confirm")
+    try:
+        for action in actions:  # the next callback of each transaction while the last may be in flight
+            await asyncio.gather(*(asyncio.to_thread(commit, store, t, action) for t in txns))
+        await until(lambda: delivery.delivered == 45)
+    finally:
+        store.handoff = None
+        stop.set()
+        delivery.wake()
+        await task
+    for t in txns:
+        assert [a for tx, a in sent if tx == t] == list(actions)
+    assert delivery.handed >= 15  # at least every first callback went without a claim
+    assert delivery.claims < 45
+    counts = await asyncio.to_thread(outbox.counts, store.engine)
+    assert counts.get("delivered") == 45 and not counts.get("pending")
+
+
+async def test_a_lone_buyer_is_served_without_claims(store: Store) -> None:
+    """select → on_select delivered and recorded → init → ...: every callback is handed off."""
+    sent: list[str] = []
+
+    async def send(row: outbox.OutboxRow) -> bool:
+        sent.append(row.action)
+        return True
+
+    delivery = Delivery(LockedOutboxWorker(store, send), poll_s=30, gather_s=60)
+    store.handoff = delivery
+    stop = asyncio.Event()
+    task = asyncio.create_task(delivery.run(stop))
+    try:
+        await until(lambda: delivery.claims >= 1)  # the claim at start
+        for n, action in enumerate(("on_select", "on_init", "on_confirm"), 1):
+            await asyncio.to_thread(commit, store, "solo", action)
+            await until(lambda n=n: delivery.delivered == n)  # type: ignore[misc]
+    finally:
+        store.handoff = None
+        stop.set()
+        delivery.wake()
+        await task
+    assert sent == ["on_select", "on_init", "on_confirm"]
+    assert delivery.handed == 3 and delivery.claims == 1
+
+
+async def test_a_rolled_back_callback_is_never_sent(store: Store) -> None:
+    sent: list[str] = []
+
+    async def send(row: outbox.OutboxRow) -> bool:
+        sent.append(row.action)
+        return True
+
+    delivery = Delivery(LockedOutboxWorker(store, send), poll_s=0.05)
+    store.handoff = delivery
+    stop = asyncio.Event()
+    task = asyncio.create_task(delivery.run(stop))
+
+    def fail() -> None:
+        with store.write() as s:
+            send_later(s, Callback("http://127.0.0.1:9/bap", "on_confirm", b"{}", "rb", "m-rb"))
+            raise RuntimeError("the order could not be made")
+
+    try:
+        with pytest.raises(RuntimeError):
+            await asyncio.to_thread(fail)
+        await asyncio.to_thread(commit, store, "ok", "on_status")
+        await until(lambda: delivery.delivered == 1)
+        await asyncio.sleep(0.2)
+    finally:
+        store.handoff = None
+        stop.set()
+        delivery.wake()
+        await task
+    assert sent == ["on_status"] and delivery.handed == 1
+    assert await asyncio.to_thread(outbox.rows_for, store.engine, "rb") == []
+
+
+async def test_a_failed_handoff_is_retried_and_a_dead_worker_s_lease_runs_out(store: Store) -> None:
+    """A handed-off callback is an outbox row like any other: a refused send is retried through the
+    table, and one left by a worker that stopped is claimed by another once its lease ends."""
+    tries: list[str] = []
+
+    async def flaky(row: outbox.OutboxRow) -> bool:
+        tries.append(row.transaction_id)
+        return len(tries) > 1  # the first attempt is NACKed
+
+    config = outbox.WorkerConfig(base_delay_ms=10, max_delay_ms=20, lease_ms=300)
+    delivery = Delivery(LockedOutboxWorker(store, flaky, config=config), poll_s=0.05)
+    store.handoff = delivery
+    stop = asyncio.Event()
+    task = asyncio.create_task(delivery.run(stop))
+    try:
+        await asyncio.to_thread(commit, store, "flaky", "on_confirm")
+        await until(lambda: delivery.delivered == 1)
+    finally:
+        stop.set()
+        delivery.wake()
+        await task
+    assert tries == ["flaky", "flaky"] and delivery.handed == 1
+
+    # a worker that takes rows and never sends them (it died): its leased row waits for the lease
+    ghost = Delivery(LockedOutboxWorker(store, flaky, config=config))
+    ghost.stopping = True
+    store.handoff = ghost
+    await asyncio.to_thread(commit, store, "orphan", "on_confirm")
+    store.handoff = None
+    [row] = await asyncio.to_thread(outbox.rows_for, store.engine, "orphan")
+    assert row["status"] == "pending" and row["claimed_by"] == ghost.worker_id
+
+    async def ok(row: outbox.OutboxRow) -> bool:
+        return True
+
+    heir = Delivery(LockedOutboxWorker(store, ok, config=config), poll_s=0.05)
+    stop = asyncio.Event()
+    task = asyncio.create_task(heir.run(stop))
+    try:
+        await asyncio.sleep(0.1)
+        assert heir.delivered == 0  # still leased to the dead worker
+        await until(lambda: heir.delivered == 1, 5)
+    finally:
+        stop.set()
+        heir.wake()
+        await task

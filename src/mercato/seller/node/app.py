@@ -123,8 +123,9 @@ class SellerNode:
             self.autopublish.changed()
 
     def wake(self) -> None:
-        """Tell the outbox delivery that a callback was committed (safe from any thread)."""
-        if self._loop is not None and self._delivery is not None:
+        """Tell the outbox delivery that a callback was committed (safe from any thread). While the
+        delivery is the store's handoff, the store reports every commit itself: nothing to do."""
+        if self._loop is not None and self._delivery is not None and self.store.handoff is None:
             self._loop.call_soon_threadsafe(self._delivery.wake)
 
     # -- start and stop ---------------------------------------------------------------------------
@@ -200,6 +201,7 @@ class SellerNode:
             return answer.ack
 
         self._delivery = Delivery(LockedOutboxWorker(self.store, send))
+        self.store.handoff = self._delivery  # committed callbacks go straight to the sender
         tasks = [asyncio.create_task(self._delivery.run(self._stop))]
         tasks.append(asyncio.create_task(self._connect()))
         tasks.append(asyncio.create_task(pool_deadline_loop(self, self._stop)))
@@ -209,6 +211,8 @@ class SellerNode:
             yield
         finally:
             await self.handlers.drain()
+            self.store.handoff = None
+            self._delivery.stopping = True
             self._stop.set()
             self._delivery.wake()
             await asyncio.wait(tasks[:1], timeout=5)  # let sends in flight finish and be recorded

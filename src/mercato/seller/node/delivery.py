@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import update
@@ -61,7 +62,12 @@ class LockedOutboxWorker(outbox.OutboxWorker):
 
 
 class Delivery:
-    """Runs the pipeline until ``stop`` is set; ``wake()`` says a callback was committed."""
+    """Runs the pipeline until ``stop`` is set; ``wake()`` says a callback was committed.
+
+    It is also the store's :class:`~mercato.seller.store.callbacks.Handoff`: callbacks committed
+    already leased to this worker arrive through :meth:`committed` and are sent at once; the ids of
+    callbacks that had to wait for an earlier one of their transaction are kept, and the claimer runs
+    again after each recorded batch of deliveries while any of them is still unclaimed."""
 
     def __init__(
         self,
@@ -79,13 +85,48 @@ class Delivery:
         self.claims = 0
         self.wake_event = asyncio.Event()
         self.record_event = asyncio.Event()
-        self.acked: list[outbox.OutboxRow] = []
+        self.to_record: list[outbox.OutboxRow] = []
         self.in_flight: set[asyncio.Task[None]] = set()
         self.slots = asyncio.Semaphore(max_in_flight)
         self.delivered = 0
+        self.handed = 0  # callbacks sent without a claim
+        self.worker_id = worker.worker_id
+        self.lease_ms = worker.config.lease_ms
+        self.acked_ids: set[int] = set()  # ACKed here, not recorded yet (read by handler threads)
+        self.waiting: set[int] = set()  # committed here unleased, not claimed yet
+        self.stopping = False
+        self._misses = 0
+        self._loop: asyncio.AbstractEventLoop | None = None
+        with contextlib.suppress(RuntimeError):
+            self._loop = asyncio.get_running_loop()
 
     def wake(self) -> None:
         self.wake_event.set()
+
+    # -- the store's handoff (called from handler threads) -------------------------------------
+
+    def acked(self, row_id: int) -> bool:
+        return row_id in self.acked_ids
+
+    def committed(self, handed: Sequence[outbox.OutboxRow], queued: Sequence[int]) -> None:
+        if self._loop is not None:
+            self._loop.call_soon_threadsafe(self._committed, list(handed), list(queued))
+
+    def _committed(self, handed: list[outbox.OutboxRow], queued: list[int]) -> None:
+        if queued:
+            self.waiting.update(queued)
+            self.wake_event.set()
+        if self.stopping:  # leased rows left here are claimed again when their lease ends
+            return
+        for row in handed:
+            self.handed += 1
+            task = asyncio.create_task(self._send_when_free(row))
+            self.in_flight.add(task)
+            task.add_done_callback(self.in_flight.discard)
+
+    async def _send_when_free(self, row: outbox.OutboxRow) -> None:
+        await self.slots.acquire()
+        await self._send(row)
 
     async def _send(self, row: outbox.OutboxRow) -> None:
         try:
@@ -95,7 +136,8 @@ class Delivery:
             except Exception as exc:  # a failed attempt, retried later; never a crash
                 error = f"{type(exc).__name__}: {exc}"
             if error is None:
-                self.acked.append(row)
+                self.to_record.append(row)
+                self.acked_ids.add(row.id)
                 self.record_event.set()
             else:
                 await asyncio.to_thread(self.worker.mark_failed, row, error)
@@ -114,6 +156,14 @@ class Delivery:
             except Exception:
                 log.exception("outbox: claim failed; retrying")
                 rows = []
+            self.waiting.difference_update(r.id for r in rows)
+            if rows or not self.waiting:
+                self._misses = 0
+            else:  # still blocked, or claimed by another worker process: stop waking after a few tries
+                self._misses += 1
+                if self._misses >= 3:
+                    self.waiting.clear()
+                    self._misses = 0
             for row in rows:
                 await self.slots.acquire()
                 task = asyncio.create_task(self._send(row))
@@ -124,21 +174,24 @@ class Delivery:
                     await asyncio.wait_for(self.wake_event.wait(), timeout=self.poll_s)
 
     async def _record_loop(self, stop: asyncio.Event) -> None:
-        while not stop.is_set() or self.acked:
+        while not stop.is_set() or self.to_record:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self.record_event.wait(), timeout=self.poll_s)
             self.record_event.clear()
-            if not self.acked:
+            if not self.to_record:
                 continue
-            rows, self.acked = self.acked, []
+            rows, self.to_record = self.to_record, []
             try:
                 await asyncio.to_thread(self.worker.mark_all_delivered, rows)
                 self.delivered += len(rows)
             except Exception:  # the rows stay leased and are sent again later: at least once
                 log.exception("outbox: recording %d deliveries failed", len(rows))
-            self.wake_event.set()  # the next callback of those transactions may be due now
+            self.acked_ids.difference_update(r.id for r in rows)
+            if self.waiting:  # the next callback of those transactions may be due now
+                self.wake_event.set()
 
     async def run(self, stop: asyncio.Event) -> None:
+        self._loop = asyncio.get_running_loop()
         recorder = asyncio.create_task(self._record_loop(stop))
         try:
             await self._claim_loop(stop)

@@ -19,6 +19,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from mercato.db import session_factory
 from mercato.seller.domain import InvalidInput
 
+from .callbacks import HANDED, HANDOFF, QUEUED, Handoff
+
 
 class Store:
     """The seller node's database: an engine and its session factory."""
@@ -30,11 +32,19 @@ class Store:
         # SQLite has one writer at a time; threads of this process queue on this lock instead of on
         # SQLite's busy handler, which sleeps up to 100 ms between tries (other processes still use it).
         self.write_lock: threading.Lock | None = threading.Lock() if self.sqlite else None
+        # The running outbox delivery, if any: callbacks committed here go straight to it (callbacks.py).
+        self.handoff: Handoff | None = None
 
     @contextmanager
     def write(self) -> Iterator[Session]:
-        """A session in one write transaction: committed on success, rolled back on any error."""
+        """A session in one write transaction: committed on success, rolled back on any error.
+
+        After the commit (and after the write lock is released), the callbacks it enqueued are
+        reported to :attr:`handoff`; after a rollback they never existed."""
+        handoff = self.handoff
         with self.write_lock or nullcontext(), self.sessions() as session:
+            if handoff is not None:
+                session.info[HANDOFF] = handoff
             if self.sqlite:
                 session.connection().exec_driver_sql("BEGIN IMMEDIATE")
             try:
@@ -43,6 +53,9 @@ class Store:
             except BaseException:
                 session.rollback()
                 raise
+            handed, queued = session.info.get(HANDED), session.info.get(QUEUED)
+        if handoff is not None and (handed or queued):
+            handoff.committed(handed or (), queued or ())
 
     @contextmanager
     def read(self) -> Iterator[Session]:
