@@ -18,7 +18,7 @@ def test_migrations_and_dedupe(db_url: str) -> None:
     try:
         with store.engine.connect() as conn:
             assert (
-                conn.execute(sa.text("SELECT version_num FROM buyer_alembic_version")).scalar_one() == "b0003"
+                conn.execute(sa.text("SELECT version_num FROM buyer_alembic_version")).scalar_one() == "b0004"
             )
         tx = str(uuid.uuid4())
         o = store.create_order(

@@ -255,6 +255,13 @@ async def test_order_actions_validate_and_unknown_orders_are_404(net: Net) -> No
         assert r.status_code == 422 and error_of(r.text, "reason")  # 012 is the seller's reason
         r = await c.post(f"/orders/{ref}/rate", data={"csrf_token": t, "value": "4"})
         assert r.status_code == 303 and "rated this order 4 of 5" in (await c.get(f"/orders/{ref}")).text
+        assert '<option value="4" selected>' in (await c.get(f"/orders/{ref}")).text
+        # the rating shows with that seller's offers (the fake sellers publish none) and sorts first
+        rated = net.store.get_order(ref)["bpp_id"]  # type: ignore[index]
+        found = await c.get("/", params={"q": "rice", "sort": "rating"})
+        assert found.text.count("Rated 4.0 of 5 by 1 buyer here") == 2  # rice and dal of that seller
+        first = re.search(r'name="bpp_id" value="([^"]+)"', found.text)
+        assert first and first.group(1) == rated
         r = await c.post(f"/orders/{ref}/track", data={"csrf_token": t})
         assert r.status_code == 200 and "/track/1" in r.text
         r = await c.post(f"/orders/{ref}/cancel", data={"csrf_token": t, "reason": "006"})

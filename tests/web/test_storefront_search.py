@@ -140,3 +140,17 @@ def test_offers_read_tiers_pools_ratings_and_skip_malformed_results() -> None:
     assert a.next_tier(3) == (7, 900) and a.next_tier(10) is None
     assert (got["b"].pool, got["b"].coordinator) == ("run-1", "http://c")
     assert got["c"].pool is None  # a coordinator that is no http(s) URL is ignored
+
+
+def test_local_ratings_fill_in_when_the_seller_publishes_none() -> None:
+    results = [
+        {"bpp_id": "s", "provider_id": "p", "items": [{"id": "a", "price": 1}]},
+        {"bpp_id": "t", "provider_id": "q", "provider_rating": "3", "items": [{"id": "b", "price": 1}]},
+        {"bpp_id": "u", "provider_id": "r", "items": [{"id": "c", "price": 1}]},
+    ]
+    local = {("s", "p"): (4.5, 2), ("t", "q"): (1.0, 9)}
+    got = {o.item_id: o for o in offers_from_results(results, NOW, local)}
+    assert (got["a"].rating, got["a"].ratings) == (4.5, 2)
+    assert (got["b"].rating, got["b"].ratings) == (3.0, 0)  # the seller's own rating wins
+    assert (got["c"].rating, got["c"].ratings) == (None, 0)
+    assert [o.item_id for o in apply(got.values(), Filters(sort="rating"))] == ["a", "b", "c"]

@@ -164,7 +164,7 @@ class Storefront(OrderPages, PoolPages):
     # --- search and items -------------------------------------------------------------------
 
     def remember_results(self, results: list[dict[str, Any]]) -> list[Offer]:
-        offers = offers_from_results(results, datetime.now(UTC))
+        offers = offers_from_results(results, datetime.now(UTC), self.web.seller_ratings())
         self.remember(offers)
         return offers
 

@@ -271,6 +271,7 @@ class OrderPages:
         order = await self._view(ref) if await asyncio.to_thread(self.web.owns, sid, ref) else None
         if order is None or order["stage"] != "confirmed":
             return self._not_found(request, sid, "No such order of yours on this buyer node.")
+        rated = await asyncio.to_thread(self.web.rating_of, ref)
         ctx = self._ctx(
             sid,
             "orders",
@@ -279,7 +280,8 @@ class OrderPages:
             reasons=[("", "Choose a reason"), *BUYER_CANCEL_REASONS.items()],
             stars=[("", "Choose"), *((str(i), f"{i} star{'s' if i > 1 else ''}") for i in range(5, 0, -1))],
             errors=form_errors or {},
-            values=dict(await request.form()) if request.method == "POST" else {},
+            values=dict(await request.form()) if request.method == "POST" else {"value": str(rated or "")},
+            rated=rated,
             **(extra or {}),
         )
         return self.renderer.page(request, "storefront/order.html", ctx, status=422 if form_errors else 200)
@@ -323,6 +325,7 @@ class OrderPages:
                 return self.renderer.redirect(url, [("ok", "The seller cancelled the order.")])
             value = parse_rating(form.get("value"))
             await self.orders.rate(ref, value=value, category="Order", deadline_s=ACTION_DEADLINE_S)
+            await asyncio.to_thread(self.web.rate, ref, order["bpp_id"], order["provider_id"] or "", value)
             return self.renderer.redirect(url, [("ok", f"Thank you: you rated this order {value} of 5.")])
         except FormError as exc:
             return await self.order_page(request, sid, exc.errors)

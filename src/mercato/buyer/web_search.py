@@ -61,6 +61,7 @@ class Offer:
     rank: int = 0  # order of arrival: the "best match" sort
     pool: str | None = None  # a demand pool's offer (a group run): its pool and coordinator
     coordinator: str | None = None
+    ratings: int = 0  # when the seller publishes no rating: how many buyers of this node rated it
 
     @property
     def key(self) -> tuple[str, str, str]:
@@ -141,10 +142,17 @@ def promise_date(now: datetime, ships_in: timedelta | None) -> date | None:
     return (now.astimezone(UTC) + ships_in + TRANSIT).date()
 
 
-def offers_from_results(results: Iterable[Mapping[str, Any]], now: datetime) -> list[Offer]:
+def offers_from_results(
+    results: Iterable[Mapping[str, Any]],
+    now: datetime,
+    local_ratings: Mapping[tuple[str, str], tuple[float, int]] | None = None,
+) -> list[Offer]:
     """One offer per (seller, provider, item). A seller's own answer replaces the gateway index's
-    copy of the same item (it is fresher); otherwise the first one is kept."""
+    copy of the same item (it is fresher); otherwise the first one is kept. The rating is the
+    item's, else the seller's, else the average of the ratings this node's buyers gave the seller
+    (``local_ratings``: (seller, provider) -> (average, count))."""
     out: dict[tuple[str, str, str], Offer] = {}
+    local = local_ratings or {}
     for result in results:
         bpp_id, provider_id = result.get("bpp_id"), result.get("provider_id")
         if not isinstance(bpp_id, str) or not isinstance(provider_id, str):
@@ -153,6 +161,10 @@ def offers_from_results(results: Iterable[Mapping[str, Any]], now: datetime) -> 
             if not isinstance(item, Mapping) or not isinstance(item.get("id"), str):
                 continue
             ships_in = parse_duration(item.get("time_to_ship"))
+            rating = _rating(item.get("rating")) or _rating(result.get("provider_rating"))
+            count = 0
+            if rating is None and (bpp_id, provider_id) in local:
+                rating, count = local[(bpp_id, provider_id)]
             breaks = tuple(
                 (int(b["min_quantity"]), int(b["price"]))
                 for b in item.get("price_breaks") or ()
@@ -173,7 +185,8 @@ def offers_from_results(results: Iterable[Mapping[str, Any]], now: datetime) -> 
                 available=item.get("available") if isinstance(item.get("available"), int) else None,
                 ships_in=ships_in,
                 promise=promise_date(now, ships_in),
-                rating=_rating(item.get("rating")) or _rating(result.get("provider_rating")),
+                rating=rating,
+                ratings=count,
                 price_breaks=tuple(sorted(breaks)),
                 cities=tuple(result.get("cities") or ()),
                 source=str(result.get("source") or "seller"),

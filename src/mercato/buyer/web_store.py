@@ -1,7 +1,7 @@
 """The storefront's rows in the buyer database: carts keyed by the browser's session cookie (a
 cart outlives the session and a restart of the node) and checkouts keyed by the idempotency token
 of the checkout form (a form sent twice runs the checkout once), migration ``b0002``; which session
-placed which order, migration ``b0003``.
+placed which order, migration ``b0003``; the ratings this node's buyers gave, migration ``b0004``.
 """
 
 from __future__ import annotations
@@ -44,6 +44,18 @@ session_orders = sa.Table(
     web_metadata,
     sa.Column("order_ref", sa.String(36), primary_key=True),
     sa.Column("session_id", sa.String(64), nullable=False, index=True),
+)
+
+
+# the ratings buyers on this node gave their orders (migration b0004): shown with the sellers' offers
+ratings = sa.Table(
+    "buyer_web_ratings",
+    web_metadata,
+    sa.Column("order_ref", sa.String(36), primary_key=True),
+    sa.Column("bpp_id", sa.String(255), nullable=False),
+    sa.Column("provider_id", sa.String(255), nullable=False),
+    sa.Column("value", sa.Integer(), nullable=False),  # 1 to 5
+    sa.Column("rated_at", sa.String(32), nullable=False),
 )
 
 
@@ -103,6 +115,34 @@ class WebStore:
                 sa.select(session_orders.c.session_id).where(session_orders.c.order_ref == ref)
             ).first()
         return row is not None and row[0] == session_id
+
+    # --- ratings ----------------------------------------------------------------------------
+
+    def rate(self, order_ref: str, bpp_id: str, provider_id: str, value: int) -> None:
+        """Record this node's rating of an order (a new rating of the same order replaces it)."""
+        t = now_rfc3339()
+        with self.engine.begin() as conn:
+            conn.execute(ratings.delete().where(ratings.c.order_ref == order_ref))
+            conn.execute(
+                ratings.insert().values(
+                    order_ref=order_ref, bpp_id=bpp_id, provider_id=provider_id, value=value, rated_at=t
+                )
+            )
+
+    def rating_of(self, order_ref: str) -> int | None:
+        with self.engine.connect() as conn:
+            v = conn.execute(sa.select(ratings.c.value).where(ratings.c.order_ref == order_ref)).scalar()
+        return None if v is None else int(v)
+
+    def seller_ratings(self) -> dict[tuple[str, str], tuple[float, int]]:
+        """(seller, provider) -> (average rating, number of ratings) given by this node's buyers."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                sa.select(
+                    ratings.c.bpp_id, ratings.c.provider_id, sa.func.sum(ratings.c.value), sa.func.count()
+                ).group_by(ratings.c.bpp_id, ratings.c.provider_id)
+            ).all()
+        return {(r[0], r[1]): (int(r[2]) / int(r[3]), int(r[3])) for r in rows}
 
     # --- checkouts --------------------------------------------------------------------------
 
