@@ -152,7 +152,7 @@ def set_password_command(
         set_console_password(config, user, hash_password(password))
     except (PasswordError, ConfigError) as exc:
         raise _fail(str(exc)) from None
-    typer.echo(f"console password of {user!r} set in {config}; restart the node to use it")
+    typer.echo(f"console password of {user!r} set in {config} (a running node uses it at once)")
 
 
 @app.command("publish")

@@ -7,8 +7,10 @@ form carries ``csrf_token``; a missing or wrong one answers 403 and changes noth
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import hmac
+import logging
 import threading
 import time
 from collections.abc import Iterable, Mapping
@@ -21,13 +23,14 @@ from starlette.datastructures import FormData, UploadFile
 from starlette.requests import Request
 from starlette.responses import Response
 
-from mercato.seller.config import SellerConfig
+from mercato.seller.config import ConfigError, ConsoleConfig, SellerConfig, load
 from mercato.seller.handlers import Env
 from mercato.seller.store import Store
 from mercato.web.render import Renderer, environment
 
 from .sessions import Session, Sessions
 
+log = logging.getLogger("mercato.seller.console")
 PREFIX = "/console"
 SESSION_COOKIE = "mercato_console"
 LOGIN_COOKIE = "mercato_console_login"
@@ -113,14 +116,38 @@ class Console:
         )
         self._failures: dict[str, list[float]] = {}
         self._lock = threading.Lock()
+        self._users = con
+        self._users_stamp: int | None = None
+        if host.config.path is not None:
+            with contextlib.suppress(OSError):
+                self._users_stamp = host.config.path.stat().st_mtime_ns
 
     # -- users ------------------------------------------------------------------------------------
+    def users(self) -> ConsoleConfig:
+        """The console users as the config file says now: ``mercato seller set-password`` takes effect
+        on a running node (the file is re-read when it changes; an unreadable file keeps the last)."""
+        path = self.host.config.path
+        if path is None:
+            return self._users
+        try:
+            stamp = path.stat().st_mtime_ns
+        except OSError:
+            return self._users
+        with self._lock:
+            if stamp != self._users_stamp:
+                self._users_stamp = stamp
+                try:
+                    self._users = load(path).console
+                except ConfigError as exc:
+                    log.warning("console users not re-read: %s", exc)
+            return self._users
+
     def stamp_of(self, user: str) -> str | None:
-        return self.host.config.console.password_hash(user)
+        return self.users().password_hash(user)
 
     @property
     def has_users(self) -> bool:
-        return bool(self.host.config.console.users)
+        return bool(self.users().users)
 
     def too_many_failures(self, client: str) -> bool:
         now = time.monotonic()
