@@ -181,3 +181,29 @@ def test_replenishment_suggestions_from_recent_sales(shop: Shop) -> None:
     )
     shorter = replenishment.suggestions(shop.node.store, now)[0]
     assert shorter["lead_time_days"] == 2 and shorter["order_quantity"] < s["order_quantity"]
+
+
+def test_an_order_page_shows_its_supply_promise(shop: Shop) -> None:
+    import uuid
+
+    from mercato.seller.domain import LineRequest
+    from mercato.seller.handlers.supply import ConfirmHold
+    from mercato.seller.store.checkout import Basket, ConfirmRequest, confirm
+    from tests.seller.store.helpers import on_confirm
+
+    now = datetime.now(UTC)
+    store_supply.put_twin(shop.node.store, twin_doc(), now)
+    basket = Basket("shop", [LineRequest("KETTLE", 2)], city="std:080")
+    oid = str(uuid.uuid4())
+    hold = ConfirmHold(shop.node.env, basket, oid, now)
+    req = ConfirmRequest("bap.example", "txn-" + oid, basket, bap_uri="http://127.0.0.1:9")
+    confirm(shop.node.store, req, order_id=oid, now=now, respond=on_confirm, hold=hold)
+    promise = store_supply.promise_of(shop.node.store, oid)
+    assert promise is not None
+    shop.login()
+    page = shop.client.get(f"/console/orders/{oid}").text
+    assert 'id="order-promise"' in page and "Promised: ship by" in page
+    assert date.fromisoformat(promise["deliver_on"]).strftime("%d %b %Y") in page
+    plain = shop.order()  # confirmed without a supply promise: no promise line
+    store_supply.clear_twin(shop.node.store)
+    assert 'id="order-promise"' not in shop.client.get(f"/console/orders/{plain}").text

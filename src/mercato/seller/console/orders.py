@@ -18,6 +18,7 @@ from mercato.seller.domain.cancellation import Party, reasons_for
 from mercato.seller.handlers.orders import notifier
 from mercato.seller.store import aftersales as store_aftersales
 from mercato.seller.store import orders as store_orders
+from mercato.seller.store import supply as store_supply
 
 from . import data, forms
 from .core import Console, fields
@@ -93,6 +94,7 @@ def order_view(console: Console, order_id: str) -> dict[str, Any]:
         "refundable": order.paid.amount - order.refunded.amount,
         "history": list(reversed(order.history)),
         "column": data.column_of(order.state.value, order.fulfillment_state.value),
+        "promise": store_supply.promise_of(store, order_id),
     }
 
 
