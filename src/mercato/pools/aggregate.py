@@ -45,9 +45,14 @@ def first_cheap_tier(offer: Offer, max_unit_price: int) -> int:
 
 def classes(pool: Pool, by_quantity: bool = True) -> list[Class]:
     """The pool's commitments in classes, sorted; commitments that no tier can serve are left out."""
+    return both(pool)[0 if by_quantity else 1]
+
+
+def both(pool: Pool) -> tuple[list[Class], list[Class]]:
+    """The whole-commitment classes and the mixed-quantity classes, from one pass over the pool."""
     offers = {o.id: o for o in pool.offers}
     signature: dict[tuple[tuple[str, ...], int], tuple[tuple[str, ...], tuple[int, ...]] | None] = {}
-    members: dict[tuple[int, tuple[str, ...], tuple[int, ...]], list[Commitment]] = defaultdict(list)
+    members: dict[tuple[tuple[str, ...], tuple[int, ...]], list[Commitment]] = defaultdict(list)
     for c in pool.commitments:
         key = (c.offers, c.max_unit_price)
         if key not in signature:
@@ -57,13 +62,23 @@ def classes(pool: Pool, by_quantity: bool = True) -> list[Class]:
             signature[key] = (listed, first) if cheap else None
         sig = signature[key]
         if sig is not None:
-            members[(c.quantity if by_quantity else 0, *sig)].append(c)
-    out: list[Class] = []
-    for (q, listed, first), group in sorted(members.items()):
+            members[sig].append(c)
+    whole: list[Class] = []
+    mixed: list[Class] = []
+    for (listed, first), group in sorted(members.items()):
         group.sort(key=lambda c: (-c.max_unit_price, c.id))
-        counts: dict[int, int] = defaultdict(int)
+        mixed.append(_class(0, listed, first, group))
+        by_quantity: dict[int, list[Commitment]] = defaultdict(list)
         for c in group:
-            counts[c.max_unit_price] += 1 if by_quantity else c.quantity
-        segments = tuple(sorted(counts.items(), reverse=True))
-        out.append(Class(q, listed, first, tuple(group), segments))
-    return out
+            by_quantity[c.quantity].append(c)
+        for q in sorted(by_quantity):
+            whole.append(_class(q, listed, first, by_quantity[q]))
+    whole.sort(key=lambda k: (k.quantity, k.offers, k.first_tier))
+    return whole, mixed
+
+
+def _class(quantity: int, listed: tuple[str, ...], first: tuple[int, ...], group: list[Commitment]) -> Class:
+    counts: dict[int, int] = defaultdict(int)
+    for c in group:
+        counts[c.max_unit_price] += 1 if quantity else c.quantity
+    return Class(quantity, listed, first, tuple(group), tuple(sorted(counts.items(), reverse=True)))

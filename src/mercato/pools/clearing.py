@@ -21,7 +21,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from typing import Any
 
-from mercato.pools.aggregate import classes
+from mercato.pools.aggregate import both, classes
 from mercato.pools.model import Commitment, Offer, Pool
 
 PRICE_NOT_REACHED = "price_not_reached"
@@ -289,9 +289,9 @@ def _clear_large(pool: Pool, deadline: float) -> Clearing:
     from mercato.pools.rounding import handout, polish, round_lp
 
     offers = {o.id: o for o in pool.offers}
-    exact = milp.build(pool, classes(pool, by_quantity=True), links=False)  # y is fixed where it is used
-    units = milp.build(pool, classes(pool, by_quantity=False))
-    if exact is None or units is None:
+    whole, mixed = both(pool)
+    units = milp.build(pool, mixed)
+    if units is None:
         return _result(pool, {}, "trivial", "greedy", 0.0)  # no feasible pairing: 0 is proven
     relaxed = milp.solve_lp(units, time_limit=deadline - time.monotonic())
     if relaxed.status != "optimal":
@@ -321,7 +321,12 @@ def _clear_large(pool: Pool, deadline: float) -> Clearing:
         if _better(pool, assignment, candidate):
             assignment = candidate
     # 3. whole commitments among the best runs, exactly, from the best assignment so far
+    exact = None
     if deadline > time.monotonic():
+        exact = milp.build(pool, whole, links=False)  # no link rows: y is fixed wherever it is used
+        if exact is None:  # no commitment fits whole in any run: 0 is proven
+            return _result(pool, {}, "trivial", "greedy", 0.0)
+    if exact is not None and deadline > time.monotonic():
         runs = {(oid, t): 1 for oid, (t, _) in assignment.items()}
         sub = milp.restrict(exact, runs)
         start = milp.start_from(sub, _class_counts(sub, assignment))
