@@ -10,6 +10,7 @@ import socket
 import subprocess
 import sys
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
@@ -61,6 +62,12 @@ def run_demo(tmp_path: Path, *extra: str) -> dict[str, object]:
     assert out["sellers_found"] == 4
     assert out["orders_confirmed"] == 3 and out["orders_cancelled"] == 1
     assert out["orders_delivered"] == 1 and out["ratings"] == 1
+    # every confirmed order carries the delivery window its seller's supply twin promised
+    promised = out["promised"]
+    assert isinstance(promised, dict) and len(promised) == 3
+    for start, end in promised.values():
+        assert datetime.fromisoformat(start) <= datetime.fromisoformat(end)
+        assert datetime.fromisoformat(end) > datetime.now(UTC)
     assert set(out["timings_s"]) == {"search", "checkout", "cancel", "deliver", "rate", "pool"}  # type: ignore[arg-type]
     check_message_log(log_dir)
     return out

@@ -61,6 +61,8 @@ class DemoReport:
     orders_delivered: int = 0
     ratings: int = 0
     pool: dict[str, Any] = field(default_factory=dict)  # the demand pool step's outcome
+    # seller -> (start, end) of the delivery window its on_confirm promised (from its supply twin)
+    promised: dict[str, tuple[str, str] | None] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
@@ -75,10 +77,21 @@ class DemoReport:
             "orders_delivered": self.orders_delivered,
             "ratings": self.ratings,
             "pool": self.pool,
+            "promised": {k: list(v) if v else None for k, v in self.promised.items()},
             "timings_s": {s.name: round(s.seconds, 3) for s in self.steps},
             "steps": [{"name": s.name, "ok": s.ok, "seconds": round(s.seconds, 3), "detail": s.detail}
                       for s in self.steps],
         }  # fmt: skip
+
+
+def promised_window(order: Order) -> tuple[str, str] | None:
+    """The delivery window the seller promised: its order's end stop ``time.range``."""
+    for f in (order.order or {}).get("fulfillments") or []:
+        for stop in f.get("stops") or []:
+            rng = (stop.get("time") or {}).get("range") or {}
+            if stop.get("type") == "end" and rng.get("start") and rng.get("end"):
+                return str(rng["start"]), str(rng["end"])
+    return None
 
 
 class Demo:
@@ -144,7 +157,14 @@ class Demo:
         if failed or len(self.orders) != len(BUY):
             raise StepFailed(f"{len(self.orders)} of {len(BUY)} orders confirmed; {'; '.join(failed)}")
         total = sum(o.total or 0 for o in self.orders.values())
-        return f"{len(self.orders)} orders, one per seller, {total / 100:,.2f} INR in all"
+        self.report.promised = {o.bpp_id: promised_window(o) for o in self.orders.values()}
+        missing = sorted(bpp for bpp, window in self.report.promised.items() if window is None)
+        if missing:
+            raise StepFailed(f"no promised delivery window in the on_confirm of {', '.join(missing)}")
+        by = ", ".join(
+            f"{bpp.split('.')[0]} by {w[1][:10]}" for bpp, w in sorted(self.report.promised.items()) if w
+        )
+        return f"{len(self.orders)} orders, one per seller, {total / 100:,.2f} INR in all; promised: {by}"
 
     async def cancel(self) -> str:
         order = await self.client.cancel(self.orders[CANCEL_KIND], BUYER_CANCEL_REASON)
