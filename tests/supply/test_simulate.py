@@ -7,6 +7,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from mercato.supply.scenario import load_scenario, parse_scenario
 from mercato.supply.scenario_synthetic import network_scenario
@@ -188,3 +190,82 @@ def test_receipts_arrive() -> None:
     data["twin"]["receipts"] = [{"item": "cap", "location": "S", "quantity": 9, "date": "2026-01-15"}]
     r = simulate(parse_scenario(data))
     assert r.series["on_hand"][9] == 0 and r.series["on_hand"][10] == 9
+
+
+@st.composite
+def random_scenarios(draw: st.DrawFn) -> dict[str, Any]:
+    items = [f"i{k}" for k in range(draw(st.integers(1, 3)))]
+    stores = ["S1", "S2"]
+    dist = draw(st.sampled_from(["poisson", "normal", "continuous"]))
+    data: dict[str, Any] = {
+        "start": "2026-01-05",
+        "days": draw(st.integers(5, 40)),
+        "seed": draw(st.integers(0, 1000)),
+        "warmup_days": draw(st.integers(0, 4)),
+        "twin": {
+            "locations": [{"id": "F", "kind": "factory"}, {"id": "W", "kind": "warehouse"}]
+            + [{"id": s, "kind": "store"} for s in stores],
+            "lanes": [{"from": "F", "to": "W", "days": draw(st.integers(0, 3))}]
+            + [{"from": "W", "to": s, "days": draw(st.integers(0, 2))} for s in stores],
+            "items": [{"id": i, "lead_time_days": draw(st.integers(0, 4))} for i in items],
+            "stock": [
+                {"item": i, "location": loc, "quantity": draw(st.integers(0, 30))}
+                for i in items
+                for loc in ("F", "W", *stores)
+            ],
+            "lines": [
+                {
+                    "id": "L1",
+                    "location": "F",
+                    "capacity_per_day": draw(st.integers(1, 60)),
+                    "rates": [
+                        {"item": i, "per_unit": draw(st.integers(1, 3)), "setup": draw(st.integers(0, 5))}
+                        for i in items
+                    ],
+                }
+            ],
+        },
+        "demand": [
+            {"item": i, "location": s, "mean": draw(st.floats(0, 12)), "sd": 2.0, "distribution": dist}
+            for i in items
+            for s in stores
+        ],
+        "policy": [],
+        "event": [],
+    }
+    for i in items:
+        for loc, src in (
+            ("S1", "W"),
+            ("S2", "W"),
+            ("W", draw(st.sampled_from(["F", "supplier"]))),
+            ("F", "production"),
+        ):
+            kind = draw(st.sampled_from(["base_stock", "s_S", "r_Q", "none"]))
+            if kind != "none":
+                data["policy"].append({"item": i, "location": loc, "source": src, "type": kind})
+    for ev in draw(st.lists(st.sampled_from(["line_down", "demand_spike", "late_supplier"]), max_size=3)):
+        start, days = draw(st.integers(0, 30)), draw(st.integers(1, 10))
+        if ev == "line_down":
+            data["event"].append({"type": ev, "line": "L1", "start": start, "days": days})
+        elif ev == "demand_spike":
+            data["event"].append({"type": ev, "start": start, "days": days, "factor": draw(st.floats(0, 4))})
+        else:
+            data["event"].append(
+                {"type": ev, "start": start, "days": days, "delay_days": draw(st.integers(1, 5))}
+            )
+    return data
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=random_scenarios())
+def test_units_are_conserved_and_figures_stay_in_range(data: dict[str, Any]) -> None:
+    r = simulate(parse_scenario(data))
+    b = r.balance
+    came_in = b["start"] + b["receipts"] + b["supplied"] + b["produced"]
+    still_here = b["served"] + b["on_hand"] + b["in_transit"]
+    assert came_in == pytest.approx(still_here, rel=1e-9, abs=1e-6)
+    assert 0.0 <= r.fill_rate <= 1.0 and 0.0 <= r.on_time_rate <= 1.0
+    assert all(0.0 <= u <= 1.0 + 1e-12 for u in r.capacity_use.values())
+    assert min(r.series["on_hand"]) >= -1e-9 and min(r.series["backorders"]) >= -1e-9
+    assert r.stockouts <= r.days * 2 * len(data["twin"]["items"])
+    assert r.days == data["days"] - min(data["warmup_days"], data["days"] - 1)

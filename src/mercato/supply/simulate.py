@@ -56,6 +56,9 @@ class SimResult:
     stockout_cost_per_day: float
     orders: int
     series: dict[str, list[float]] = field(default_factory=dict)
+    # units over the whole run (warm-up included): what came in from outside, what went to customers
+    # and where the rest is; start + receipts + supplied + produced = served + on_hand + in_transit
+    balance: dict[str, float] = field(default_factory=dict)
 
     @property
     def cost_per_day(self) -> float:
@@ -227,6 +230,7 @@ def simulate(
             receipts_by_day.setdefault(off, []).append((index[(rc.item, rc.location)], rc.quantity))
     bo, owed, queue = np.zeros(n), np.zeros(n), np.zeros(n)
     owed_by = np.zeros(n)  # what each node still owes the nodes it supplies
+    flow = {"start": float(net.oh.sum()), "receipts": 0.0, "supplied": 0.0, "produced": 0.0, "served": 0.0}
     oldest = np.full(n, np.inf)
     spike = np.ones(n)
     spikes: list[tuple[NDArray[np.bool_], float]] = []
@@ -255,6 +259,7 @@ def simulate(
         in_transit[:] -= arrived
         for i, units_in in receipts_by_day.get(t, ()):
             net.oh[i] += units_in
+            flow["receipts"] += units_in
         dow = (sc.start + timedelta(days=t)).weekday()
         rate = net.mean * net.weekly[:, dow] * spike
         d = np.zeros(n)
@@ -271,6 +276,7 @@ def simulate(
             filled = np.minimum(d[grp], oh)
             oh = oh - filled
             bo[grp] += d[grp] - filled - served_bo
+            flow["served"] += float(served_bo.sum() + filled.sum())
             filled_today[grp] = filled
             net.oh[grp] = oh
             # ship to children of this level's nodes
@@ -309,6 +315,7 @@ def simulate(
             sup = g[m2]
             slots = (t + net.lead[sup] + delay[sup]) % ring
             pipe[slots, sup] += qq[m2]
+            flow["supplied"] += float(qq[m2].sum())
             in_transit[sup] += qq[m2]
             prod = g[m3]
             oldest[prod] = np.where(queue[prod] <= 0, t, oldest[prod])
@@ -343,6 +350,7 @@ def simulate(
                     queue[nodes] -= units[made]
                     oldest[nodes] = np.where(queue[nodes] <= 0, np.inf, oldest[nodes])
                     pipe[nxt, nodes] += units[made]
+                    flow["produced"] += float(units[made].sum())
                     in_transit[nodes] += units[made]
                     used = float(np.sum(setup[order[made]] + units[made] * per[order[made]]))
             if counted:
@@ -426,4 +434,5 @@ def simulate(
         stockout_cost_per_day=tot["short"] / counted_days,
         orders=int(tot["orders"]),
         series=series,
+        balance={**flow, "on_hand": float(net.oh.sum()), "in_transit": float(in_transit.sum())},
     )
