@@ -286,16 +286,17 @@ def _clear_exact(pool: Pool, exact: Any, deadline: float) -> Clearing:
 
 def _clear_large(pool: Pool, deadline: float) -> Clearing:
     from mercato.pools import milp
-    from mercato.pools.rounding import handout, polish, round_lp
+    from mercato.pools.rounding import Index, handout, polish, round_lp
 
     offers = {o.id: o for o in pool.offers}
     whole, mixed = both(pool)
+    index = Index(pool)
     units = milp.build(pool, mixed)
     if units is None:
         return _result(pool, {}, "trivial", "greedy", 0.0)  # no feasible pairing: 0 is proven
     relaxed = milp.solve_lp(units, time_limit=deadline - time.monotonic())
     if relaxed.status != "optimal":
-        return _result(pool, polish(pool, {}), "time_limit", "greedy", None)
+        return _result(pool, polish(pool, {}, index), "time_limit", "greedy", None)
     clock = False  # whether the clock stopped a stage (then the answer depends on machine speed)
 
     def split(runs: dict[tuple[str, int], int]) -> Assignment:
@@ -306,10 +307,10 @@ def _clear_large(pool: Pool, deadline: float) -> Clearing:
         if fixed.status != "optimal":
             clock = True
             return {}
-        return polish(pool, handout(sub, milp.counts(sub, fixed.values), offers))
+        return polish(pool, handout(sub, milp.counts(sub, fixed.values), offers), index)
 
     # 1. round the LP: one tier per offer, the LP's conditional runs, repaired and filled
-    assignment = polish(pool, handout(units, round_lp(units, relaxed.values), offers))
+    assignment = polish(pool, handout(units, round_lp(units, relaxed.values), offers), index)
     candidates = [split({(oid, t): 1 for oid, (t, _) in assignment.items()})]
     # 2. decide the offers the LP left fractional by branch and bound (x continuous)
     left = (deadline - time.monotonic()) * 0.4
@@ -333,7 +334,7 @@ def _clear_large(pool: Pool, deadline: float) -> Clearing:
         solved = milp.solve_mip(sub, start, deadline - time.monotonic(), 1e-6, runs, RUN_NODES)
         clock = clock or solved.status == "time_limit"
         if math.isfinite(solved.objective):
-            found = polish(pool, handout(sub, milp.counts(sub, solved.values), offers))
+            found = polish(pool, handout(sub, milp.counts(sub, solved.values), offers), index)
             if _better(pool, assignment, found):
                 assignment = found
     else:

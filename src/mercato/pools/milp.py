@@ -85,17 +85,19 @@ def build(pool: Pool, classes: list[Class], links: bool = True) -> Model | None:
     ``links`` the link rows are left out (for models solved with every y fixed, where they are
     plain bounds)."""
     offers = {o.id: o for o in pool.offers}
+    ranges = {o.id: [o.tier_range(t) for t in range(len(o.tiers))] for o in pool.offers}
     xs: list[tuple[int, str, int]] = []
     xup: list[float] = []
     for k, cls in enumerate(classes):
         w = cls.quantity or 1
+        size = cls.size
         for oid, first in zip(cls.offers, cls.first_tier, strict=True):
-            offer = offers[oid]
-            for t in range(first, len(offer.tiers)):
-                low, high = offer.tier_range(t)
+            tiers = ranges[oid]
+            for t in range(first, len(tiers)):
+                low, high = tiers[t]
                 if low <= high and w <= high:
                     xs.append((k, oid, t))
-                    xup.append(float(min(cls.size, high // w)))
+                    xup.append(float(min(size, high // w)))
     if not xs:
         return None
     ys = sorted({(oid, t) for _, oid, t in xs})

@@ -52,6 +52,7 @@ def handout(model: Model, counts: Counts, offers: dict[str, Offer]) -> Assignmen
     its tier's range (``polish`` then restores the manufacturers' capacities)."""
     assignment: Assignment = {}
     run: dict[str, int] = defaultdict(int)
+    high = {oid: offers[oid].tier_range(t)[1] for per in counts.values() for (oid, t) in per}
     for k in sorted(counts):
         cls = model.classes[k]
         room = {oid: c for (oid, _), c in counts[k].items()}
@@ -65,7 +66,7 @@ def handout(model: Model, counts: Counts, offers: dict[str, Offer]) -> Assignmen
                 if oid not in room:
                     continue
                 fits = room[oid] >= need if cls.quantity else room[oid] > 0
-                if fits and run[oid] + c.quantity <= offers[oid].tier_range(tier[oid])[1]:
+                if fits and run[oid] + c.quantity <= high[oid]:
                     room[oid] -= need
                     left -= min(need, room[oid] + need)
                     run[oid] += c.quantity
@@ -74,14 +75,13 @@ def handout(model: Model, counts: Counts, offers: dict[str, Offer]) -> Assignmen
     return assignment
 
 
-class _State:
-    def __init__(self, pool: Pool, assignment: Assignment) -> None:
+class Index:
+    """What polishing looks up, built once per pool: offers, commitments, the commitments that list
+    each offer (best payers first) and every tier's run range."""
+
+    def __init__(self, pool: Pool) -> None:
         self.offers = {o.id: o for o in pool.offers}
         self.by_id = {c.id: c for c in pool.commitments}
-        self.cap = {m.id: m.capacity for m in pool.manufacturers}
-        self.used: dict[str, int] = defaultdict(int)
-        self.owner: dict[str, str] = {}
-        self.runs: dict[str, tuple[int, list[str], int]] = {}
         listing: dict[str, list[Commitment]] = defaultdict(list)
         for c in pool.commitments:
             for oid in c.offers:
@@ -89,11 +89,24 @@ class _State:
         for group in listing.values():
             group.sort(key=lambda c: (-c.max_unit_price, c.id))
         self.listing = listing
+        self.range = {(o.id, t): o.tier_range(t) for o in pool.offers for t in range(len(o.tiers))}
+
+
+class _State:
+    def __init__(self, pool: Pool, assignment: Assignment, index: Index) -> None:
+        self.offers = index.offers
+        self.by_id = index.by_id
+        self.listing = index.listing
+        self.range = index.range
+        self.cap = {m.id: m.capacity for m in pool.manufacturers}
+        self.used: dict[str, int] = defaultdict(int)
+        self.owner: dict[str, str] = {}
+        self.runs: dict[str, tuple[int, list[str], int]] = {}
         for oid, (t, ids) in sorted(assignment.items()):
             # keep the members that list the offer, accept its price and are not taken twice,
             # best payers first, up to the tier's range
             price = self.offers[oid].tiers[t].unit_price
-            high = self.offers[oid].tier_range(t)[1]
+            high = self.range[(oid, t)][1]
             kept: list[str] = []
             quantity = 0
             for cid in sorted(set(ids), key=lambda i: (-self.by_id[i].max_unit_price, i)):
@@ -112,7 +125,7 @@ class _State:
         offer = self.offers[oid]
         maker = offer.manufacturer
         price = offer.tiers[t].unit_price
-        high = offer.tier_range(t)[1]
+        high = self.range[(offer.id, t)][1]
         for c in self.listing[oid]:
             if c.max_unit_price < price:
                 break
@@ -145,7 +158,7 @@ class _State:
                 break
             t, ids, quantity = self.runs[oid]
             q = self.by_id[cid].quantity
-            if quantity - q >= self.offers[oid].tier_range(t)[0]:
+            if quantity - q >= self.range[(oid, t)][0]:
                 ids.remove(cid)
                 del self.owner[cid]
                 self.runs[oid] = (t, ids, quantity - q)
@@ -176,7 +189,7 @@ class _State:
         limit = self.cap[maker] - self.used[maker]
         best: tuple[int, int, list[str], int] | None = None
         for t, tier in enumerate(offer.tiers):
-            low, high = offer.tier_range(t)
+            low, high = self.range[(offer.id, t)]
             high = min(high, limit)
             if low > high:
                 continue
@@ -206,7 +219,7 @@ class _State:
         offer = self.offers[oid]
         maker = offer.manufacturer
         price = offer.tiers[t2].unit_price
-        low, high = offer.tier_range(t2)
+        low, high = self.range[(oid, t2)]
         high = min(high, self.cap[maker] - self.used[maker] + quantity)
         if low > high:
             return False
@@ -235,7 +248,7 @@ class _State:
                 st, _, sq = self.runs[source]
                 src = self.offers[source]
                 rest = sq - shrink[source] - c.quantity
-                if 0 < rest < src.tier_range(st)[0]:
+                if 0 < rest < self.range[(source, st)][0]:
                     continue  # the other run would fall below its tier (emptying it is fine)
                 lost = (c.max_unit_price - src.tiers[st].unit_price) * c.quantity
                 shrink[source] += c.quantity
@@ -264,14 +277,15 @@ class _State:
         return {oid: (t, sorted(ids)) for oid, (t, ids, _) in sorted(self.runs.items())}
 
 
-def polish(pool: Pool, assignment: Assignment) -> Assignment:
-    """A feasible assignment at least as good as the feasible part of ``assignment``."""
-    state = _State(pool, assignment)
+def polish(pool: Pool, assignment: Assignment, index: Index | None = None) -> Assignment:
+    """A feasible assignment at least as good as the feasible part of ``assignment`` (``index``:
+    the pool's, when it is polished more than once)."""
+    state = _State(pool, assignment, index or Index(pool))
     for oid in sorted(state.runs):
         if oid not in state.runs:
             continue  # emptied by a run that took its members
         t, _, quantity = state.runs[oid]
-        if quantity < state.offers[oid].tier_range(t)[0]:
+        if quantity < state.range[(oid, t)][0]:
             if not any(state.move(oid, t2, need_gain=False) for t2 in range(t, -1, -1)):
                 state.drop(oid)
     for maker in sorted(state.cap):
