@@ -78,6 +78,7 @@ class SimResult:
             "stockout_cost_per_day": round(self.stockout_cost_per_day, 4),
             "cost_per_day": round(self.cost_per_day, 4),
             "orders": self.orders,
+            "balance": {k: round(v, 3) for k, v in self.balance.items()},
         }
         if series:
             out["series"] = self.series
