@@ -204,3 +204,13 @@ def test_demand_from_a_forecast() -> None:
         with_forecast_demand(sc, bad, "S")
     with pytest.raises(SupplyInputError, match="unknown location 'moon'"):
         with_forecast_demand(sc, fc, "moon")
+
+
+def test_the_documented_example_is_valid() -> None:
+    import tomllib
+
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "supply-planning.md").read_text(encoding="utf-8")
+    start = doc.index('```toml\nstart = "2026-01-05"') + len("```toml\n")
+    sc = parse_scenario(tomllib.loads(doc[start : doc.index("```", start)]))
+    assert [p.source for p in sc.policies] == ["wh-1", "factory", "production"]
+    assert {e.type for e in sc.events} == {"line_down", "demand_spike"}
