@@ -141,6 +141,11 @@ def test_merchant_journey(net: tuple[Seller, Bap], new_page: Any, shoot: Any) ->
     page.wait_for_url("**/console/orders")
     assert page.locator('section[data-column="accepted"] article').count() == 1
     bap.wait("on_status", transaction_id=txn2)
+    assert page.locator("#board-changed").is_hidden()
+    checkout(bap, seller, "TRAY", 1)  # a new order while the board is open: it says so, and offers a reload
+    page.locator("#board-changed").wait_for(state="visible", timeout=20_000)
+    page.get_by_role("link", name="Reload the board").click()
+    assert page.locator('section[data-column="new"] article').count() == 1
 
     for name, heading in (("Pools", "Demand pools"), ("Supply", "Supply")):
         page.get_by_role("link", name=name, exact=True).click()
@@ -163,7 +168,7 @@ def test_merchant_journey(net: tuple[Seller, Bap], new_page: Any, shoot: Any) ->
     shoot(page, "console-whatif")
 
     page.get_by_role("link", name="Dashboard").click()
-    assert page.locator('[data-kpi="orders-today"]').inner_text() == "2"
+    assert page.locator('[data-kpi="orders-today"]').inner_text() == "3"
     assert (
         "Copper tumbler" in page.locator("#low-title + *").inner_text() or "Copper tumbler" in page.content()
     )

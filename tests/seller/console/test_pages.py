@@ -78,6 +78,20 @@ def test_merchant_journey_on_postgresql(tmp_path: Path, pg_url: str) -> None:
         shop.node.store.engine.dispose()
 
 
+def test_the_board_version_changes_with_orders(shop: Shop) -> None:
+    shop.login()
+    page = shop.client.get("/console/orders").text
+    v0 = shop.client.get("/console/orders/version.json").json()["version"]
+    assert f'data-version="{v0}"' in page and 'id="board-changed"' in page
+    oid = shop.order()
+    v1 = shop.client.get("/console/orders/version.json").json()["version"]
+    assert v1 != v0
+    act(shop, oid, "accept", shop.csrf("/console/orders"))
+    assert shop.client.get("/console/orders/version.json").json()["version"] not in (v0, v1)
+    shop.client.cookies.clear()
+    assert shop.client.get("/console/orders/version.json", follow_redirects=False).status_code == 303
+
+
 def test_the_board_offers_the_next_move_and_comes_back(shop: Shop) -> None:
     oid = shop.order()
     shop.login()

@@ -11,7 +11,6 @@ from typing import Any
 
 import polars as pl
 from fastapi import APIRouter
-from sqlalchemy import func, select
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
@@ -20,9 +19,9 @@ from mercato.retention.errors import InputError
 from mercato.retention.report import Report, build_report
 from mercato.seller.admin.export import orders_frame
 from mercato.seller.store import Store
-from mercato.seller.store.tables import OrderRow
 
 from .core import Console
+from .data import orders_version
 
 CHART_TITLES = {
     "retention_curves.png": "Retention by cohort",
@@ -45,24 +44,16 @@ class Retention:
     orders: int
 
 
-def _version(store: Store) -> tuple[int, str]:
-    with store.read() as s:
-        n, newest, updated = s.execute(
-            select(func.count(), func.max(OrderRow.created_at), func.max(OrderRow.updated_at))
-        ).one()
-    return int(n or 0), f"{newest}|{updated}"
-
-
 class RetentionCache:
     def __init__(self, store: Store) -> None:
         self.store = store
         self._lock = threading.Lock()
-        self._key: tuple[int, str] | None = None
+        self._key: str | None = None
         self._value: Retention | None = None
 
     def get(self) -> Retention:
         with self._lock:  # one build at a time; the others wait for its result
-            key = _version(self.store)
+            key = orders_version(self.store)
             if self._value is not None and key == self._key:
                 return self._value
             frame = orders_frame(self.store)

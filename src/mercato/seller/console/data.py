@@ -65,6 +65,15 @@ class Dashboard:
     recent: list[dict[str, Any]] = field(default_factory=list)
 
 
+def orders_version(store: Store) -> str:
+    """Changes whenever an order is placed or changes state (count and the latest change)."""
+    with store.read() as s:
+        n, newest, updated = s.execute(
+            select(func.count(), func.max(OrderRow.created_at), func.max(OrderRow.updated_at))
+        ).one()
+    return f"{int(n or 0)}|{newest}|{updated}"
+
+
 def column_of(state: str, fulfillment_state: str) -> str:
     """The board column an order sits in."""
     if state == OrderState.CANCELLED.value or fulfillment_state.startswith("RTO"):

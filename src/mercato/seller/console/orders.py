@@ -10,7 +10,7 @@ from typing import Any
 from fastapi import APIRouter
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import JSONResponse, Response
 
 from mercato.seller.admin.api import ACTION_ALIASES, ORDER_ACTIONS
 from mercato.seller.domain import Action, DomainError, FulfillmentType, IllegalTransition, Order
@@ -120,9 +120,15 @@ def add_order_routes(r: APIRouter, console: Console) -> None:
     async def board(request: Request) -> Response:
         ctx = console.session_of(request)
         columns = await run_in_threadpool(data.board, console.host.store)
-        return console.page(
-            request, ctx, "orders.html", {"title": "Orders", "columns": columns}, current="orders"
-        )
+        version = await run_in_threadpool(data.orders_version, console.host.store)
+        context = {"title": "Orders", "columns": columns, "version": version}
+        return console.page(request, ctx, "orders.html", context, current="orders")
+
+    @r.get("/orders/version.json")
+    async def board_version(request: Request) -> Response:
+        console.session_of(request)
+        version = await run_in_threadpool(data.orders_version, console.host.store)
+        return JSONResponse({"version": version}, headers={"Cache-Control": "no-store"})
 
     async def show(
         request: Request, ctx: Any, order_id: str, extra: dict[str, Any], status: int = 200
