@@ -163,8 +163,10 @@ class Storefront(OrderPages, PoolPages):
 
     # --- search and items -------------------------------------------------------------------
 
-    def remember_results(self, results: list[dict[str, Any]]) -> list[Offer]:
-        offers = offers_from_results(results, datetime.now(UTC), self.web.seller_ratings())
+    def remember_results(
+        self, results: list[dict[str, Any]], ratings: dict[tuple[str, str], tuple[float, int]] | None = None
+    ) -> list[Offer]:
+        offers = offers_from_results(results, datetime.now(UTC), ratings)
         self.remember(offers)
         return offers
 
@@ -226,7 +228,7 @@ class Storefront(OrderPages, PoolPages):
         except BuyerError as exc:
             ctx["messages"] = [{"kind": "error", "text": f"Search is unavailable right now: {exc.message}"}]
             return self.renderer.page(request, "storefront/search.html", ctx, status=503)
-        offers = self.remember_results(results)
+        offers = self.remember_results(results, await asyncio.to_thread(self.web.seller_ratings))
         shown = apply(offers, f)
         ctx.update(
             searched=True,

@@ -114,7 +114,9 @@ class PoolPages:
     async def run_search(self, text: str, category: str, city: str) -> tuple[list[dict[str, Any]], float]:
         raise NotImplementedError
 
-    def remember_results(self, results: list[dict[str, Any]]) -> list[Any]:
+    def remember_results(
+        self, results: list[dict[str, Any]], ratings: dict[tuple[str, str], tuple[float, int]] | None = None
+    ) -> list[Any]:
         raise NotImplementedError
 
     def pool_routes(self, s: Wrap) -> list[BaseRoute]:
