@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 NODE_DIR := tests/interop
 NODE_STAMP := $(NODE_DIR)/node_modules/.installed
 
-.PHONY: run test lint typecheck pytest install node clean constraints
+.PHONY: run test lint typecheck pytest install node clean constraints screenshots
 
 install: $(STAMP)
 
@@ -38,6 +38,10 @@ pytest: $(STAMP) node
 	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
 
 test: lint typecheck pytest
+
+# Re-take the web screenshots in docs/images (the browser tests, with Debian's Chromium).
+screenshots: $(STAMP)
+	MERCATO_SCREENSHOTS=1 $(BIN)/python -m pytest -q tests/web
 
 # Re-pin constraints.txt from the current environment (run after changing dependencies).
 constraints: $(STAMP)
