@@ -22,10 +22,12 @@ def up(
     ),
     postgres: str = typer.Option("", help="PostgreSQL URL: every role then uses its own schema there."),
     port: int = typer.Option(
-        8000, help="The buyer node's port; the registry, gateway and sellers take the next."
+        8000,
+        help="The buyer node's port; the registry, gateway, pool coordinator and sellers take the next.",
     ),
 ) -> None:
-    """Start registry, gateway, seller nodes and a buyer node on loopback, each its own process.
+    """Start registry, gateway, pool coordinator, seller nodes and a buyer node on loopback, each its own
+    process.
 
     The first start makes keys, configs and seeded catalogs in DATA_DIR; the next one reuses them.
     Ctrl-C stops everything.
@@ -35,7 +37,7 @@ def up(
 
     plan = NetworkPlan(
         data_dir, sellers=sellers, postgres=postgres or None, buyer_port=port, registry_port=port + 1,
-        gateway_port=port + 2, first_seller_port=port + 11,
+        gateway_port=port + 2, coordinator_port=port + 3, first_seller_port=port + 11,
     )  # fmt: skip
     net = LocalNetwork(plan, say=lambda line: print(line, flush=True))
     signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))

@@ -1,4 +1,4 @@
-"""A whole network on loopback: registry, gateway, N seller nodes and one buyer node.
+"""A whole network on loopback: registry, gateway, pool coordinator, N seller nodes and one buyer node.
 
 Every role is its own ``mercato ... serve`` process with its own database under the data folder,
 onboarded through the real ``/subscribe`` → ``/on_subscribe`` flow. The first start makes keys,
@@ -10,7 +10,13 @@ Layout of the data folder::
     gateway/   gateway.db   gateway.key.json
     sellers/<slug>/  seller.toml  seller.key.json  seller.db  catalog.json  twin.json
     buyer/     buyer.db     buyer.key.json  buyer.api-token
+    coordinator/  pools.jsonl  admin-token
     logs/      <role>.log
+
+The pool coordinator (``mercato pool serve``) needs no registry identity: it signs nothing, it looks
+the signers of offers and commitments up in the registry, and what it publishes is checked by re-running
+it. When the plan has two manufacturers (``sellers >= 8``, or ``shops`` naming two), their first start
+also opens the seeded cross-manufacturer pool (:data:`seeds.CROSS_POOL_ID`) on both, cleared by it.
 """
 
 from __future__ import annotations
@@ -22,6 +28,7 @@ import subprocess
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +37,7 @@ import httpx
 from mercato.keyfile import write_secret
 from mercato.network import seeds
 from mercato.network.processes import Child, StartError, mercato_argv, port_open, stop_all, wait_until
+from mercato.pools.signed import rfc3339
 
 REGISTRY_ID = "registry.mercato.local"
 GATEWAY_ID = "gateway.mercato.local"
@@ -78,6 +86,7 @@ class NetworkPlan:
     registry_port: int = 8001
     gateway_port: int = 8002
     first_seller_port: int = 8011
+    coordinator_port: int | None = None  # default: the gateway's port + 1
     domain: str = seeds.DOMAIN
     city: str = seeds.CITY
     env: dict[str, str] = field(default_factory=dict)  # extra environment for every role
@@ -86,12 +95,20 @@ class NetworkPlan:
     addresses: dict[str, str] = field(default_factory=dict)
     namespaces: dict[str, str] = field(default_factory=dict)
     seller_nodes: list[SellerNode] = field(default_factory=list)
+    # which seed shops to run (indices of seeds.shop_for); default: the first ``sellers`` of them
+    shops: tuple[int, ...] | None = None
 
     def __post_init__(self) -> None:
         self.data_dir = self.data_dir.resolve()
+        if self.coordinator_port is None:
+            self.coordinator_port = self.gateway_port + 1
+        indices = tuple(range(self.sellers)) if self.shops is None else self.shops
+        if len(set(indices)) != len(indices) or any(i < 0 for i in indices):
+            raise ValueError(f"shops must be distinct non-negative seed indices, got {indices}")
+        self.sellers = len(indices)
         self.seller_nodes = []
-        for i in range(self.sellers):
-            shop = seeds.shop_for(i)
+        for i, index in enumerate(indices):
+            shop = seeds.shop_for(index)
             slug = seeds.slug(shop)
             port = self.first_seller_port + i
             node = SellerNode(slug, shop, self.data_dir / "sellers" / slug, port)
@@ -130,6 +147,21 @@ class NetworkPlan:
 
     def buyer_token(self) -> str:
         return self.buyer_token_file.read_text().strip()
+
+    @property
+    def coordinator_url(self) -> str:
+        return f"http://{self.address('coordinator')}:{self.coordinator_port}"
+
+    @property
+    def coordinator_dir(self) -> Path:
+        return self.data_dir / "coordinator"
+
+    def coordinator_token(self) -> str:
+        """The bearer token of the coordinator's ``POST /pool/{pool}/clear`` (made at its first start)."""
+        return (self.coordinator_dir / "admin-token").read_text().strip()
+
+    def manufacturers(self) -> list[SellerNode]:
+        return [n for n in self.seller_nodes if n.shop.kind == "manufacturer"]
 
 
 # --- the seller's config and seeded catalog ----------------------------------------------------
@@ -251,12 +283,62 @@ def registry_ready(plan: NetworkPlan) -> Callable[[], bool]:
     return ready
 
 
+def coordinator_ready(plan: NetworkPlan) -> Callable[[], bool]:
+    def ready() -> bool:
+        return httpx.get(f"{plan.coordinator_url}/health", timeout=1).status_code == 200
+
+    return ready
+
+
 def subscribed(plan: NetworkPlan, subscriber_id: str) -> Callable[[], bool]:
     def ready() -> bool:
         r = httpx.post(f"{plan.registry_url}/lookup", json={"subscriber_id": subscriber_id}, timeout=1)
         return r.status_code == 200 and any(e.get("status") == "SUBSCRIBED" for e in r.json())
 
     return ready
+
+
+# --- the seeded cross-manufacturer pool -------------------------------------------------------------
+
+
+def pool_offer_spec(offer: seeds.SeedPoolOffer, deadline: datetime) -> dict[str, Any]:
+    """A seed pool offer as the body of ``PUT /admin/pools/{pool}/offers/{item}`` (docs/pools.md)."""
+    return {
+        "name": offer.name,
+        "long_desc": offer.description,
+        "tiers": [{"min_quantity": q, "unit_price": u} for q, u in offer.tiers],
+        "moq": offer.moq,
+        "capacity": offer.capacity,
+        "production_start": rfc3339(deadline + timedelta(days=offer.production_days)),
+        "delivery_start": rfc3339(deadline + timedelta(days=offer.delivery_days[0])),
+        "delivery_end": rfc3339(deadline + timedelta(days=offer.delivery_days[1])),
+    }
+
+
+def open_cross_pool(plan: NetworkPlan, makers: list[tuple[int, SellerNode]]) -> list[str]:
+    """Open :data:`seeds.CROSS_POOL_ID` on the given manufacturers (``(0 or 1, node)``: which of the
+    two seeded offers it makes), with the plan's coordinator clearing it. Returns their subscriber ids."""
+    deadline = seeds.cross_pool_deadline(datetime.now(UTC))
+    opened = []
+    for which, node in makers:
+        offer = seeds.CROSS_POOL_OFFERS[which]
+        headers = {"Authorization": f"Bearer {node.admin_token()}"}
+        with httpx.Client(base_url=node.url, headers=headers, timeout=30) as admin:
+            body = {"deadline": rfc3339(deadline), "capacity": seeds.CROSS_POOL_CAPACITY[which],
+                    "coordinator": plan.coordinator_url}  # fmt: skip
+            r = admin.put(f"/admin/pools/{seeds.CROSS_POOL_ID}", json=body)
+            if r.status_code == 200:
+                r = admin.put(
+                    f"/admin/pools/{seeds.CROSS_POOL_ID}/offers/{offer.sku}",
+                    json=pool_offer_spec(offer, deadline),
+                )
+            if r.status_code != 200:
+                raise StartError(
+                    f"{node.role}: opening the seeded pool {seeds.CROSS_POOL_ID} failed: "
+                    f"HTTP {r.status_code} {r.text[:300]}"
+                )
+        opened.append(node.subscriber_id)
+    return opened
 
 
 # --- the network -------------------------------------------------------------------------------
@@ -298,10 +380,34 @@ class LocalNetwork:
         self.children.append(child)
         return child
 
+    def start_coordinator(self) -> Child:
+        """Start the pool coordinator (also again after it died: its log replays)."""
+        p = self.plan
+        for dead in [c for c in self.children if c.name == "coordinator" and not c.alive()]:
+            dead.stop()  # closes its log file
+            self.children.remove(dead)
+        assert p.coordinator_port is not None
+        return self._child(
+            "coordinator",
+            p.coordinator_port,
+            "pool", "serve",
+            "--registry", p.registry_url,
+            "--data-dir", str(p.coordinator_dir),
+            "--host", p.address("coordinator"),
+            "--port", str(p.coordinator_port),
+        )  # fmt: skip
+
+    def child(self, name: str) -> Child:
+        """The running process of a role (``registry``, ``coordinator``, ``seller-<slug>``, ...)."""
+        for c in self.children:
+            if c.name == name:
+                return c
+        raise KeyError(name)
+
     def start(self) -> None:
         p = self.plan
         d = p.data_dir
-        for sub in ("registry", "gateway", "buyer", "logs"):
+        for sub in ("registry", "gateway", "buyer", "coordinator", "logs"):
             (d / sub).mkdir(parents=True, exist_ok=True)
         t0 = time.monotonic()
         reg = self._child(
@@ -330,8 +436,12 @@ class LocalNetwork:
             "--subscriber-id", GATEWAY_ID,
             "--domain", p.domain,
         )  # fmt: skip
+        coord = self.start_coordinator()  # in parallel with the gateway's onboarding
         wait_until(gw, subscribed(p, GATEWAY_ID), START_TIMEOUT_S, "subscribe with the registry")
         self.say(f"gateway   {gw.url}")
+        wait_until(coord, coordinator_ready(p), START_TIMEOUT_S, "answer GET /health")
+        token_file = p.coordinator_dir / "admin-token"
+        self.say(f"pools     {coord.url}  (pool coordinator; clear-now token in {token_file})")
 
         fresh = {node.slug: prepare_seller(p, node) for node in p.seller_nodes}
         sellers = [
@@ -355,6 +465,11 @@ class LocalNetwork:
             self.say(
                 f"seller    {child.url}  {node.shop.name} ({node.shop.kind}, {len(node.shop.items)} items)"
             )
+        makers = p.manufacturers()[:2]
+        if len(makers) == 2 and any(fresh[n.slug] for n in makers):
+            # the seeded cross-manufacturer pool, cleared by the coordinator (on first start only)
+            opened = open_cross_pool(p, [(i, n) for i, n in enumerate(makers) if fresh[n.slug]])
+            self.say(f"pool      {seeds.CROSS_POOL_ID} open at {', '.join(opened)} (coordinator {coord.url})")
 
         token = p.buyer_token() if p.buyer_token_file.exists() else secrets.token_urlsafe(24)
         write_secret(p.buyer_token_file, (token + "\n").encode(), replace=True)

@@ -8,6 +8,7 @@ neighbourhoods, so ``mercato up --sellers 12`` still gives every seller its own 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 CITY = "std:080"  # Bengaluru
@@ -356,6 +357,41 @@ POOL_OFFERS: tuple[SeedPoolOffer, ...] = (
         "Pre-seasoned; poured in batches.",
     ),
 )
+
+
+# The seeded pool across manufacturers (opened by `mercato up` when it runs two manufacturers, cleared
+# by its pool coordinator): both make a 5 L pressure cooker, so buyers may list either as a substitute.
+CROSS_POOL_ID = "pressure-cooker-run"
+CROSS_POOL_DAYS = 7  # its deadline: noon UTC, this many days after the network's first start
+CROSS_POOL_CAPACITY = (300, 250)  # the first and the second manufacturer's units across the pool
+CROSS_POOL_OFFERS: tuple[SeedPoolOffer, SeedPoolOffer] = (
+    SeedPoolOffer(
+        "pressure-cooker-5l-pool",
+        "Steel Pressure Cooker 5 L (group run)",
+        ((1, 2_99_900), (40, 2_49_900), (120, 2_19_900)),
+        30,
+        250,
+        3,
+        (10, 14),
+        "Tri-ply base, 304 steel body; pressed once enough buyers join.",
+    ),
+    SeedPoolOffer(
+        "pressure-cooker-5l-pool",
+        "Pressure Cooker 5 L, Outer Lid (group run)",
+        ((1, 2_89_900), (60, 2_39_900)),
+        50,
+        200,
+        4,
+        (11, 15),
+        "Induction base; the same cooker from our second line, made in larger batches.",
+    ),
+)
+
+
+def cross_pool_deadline(now: datetime) -> datetime:
+    """The seeded cross-manufacturer pool's deadline: the same for every node opened on one day."""
+    day = now.astimezone(UTC).date() + timedelta(days=CROSS_POOL_DAYS)
+    return datetime(day.year, day.month, day.day, 12, tzinfo=UTC)
 
 
 # --- supply twins: what stands behind each shop's promise dates -------------------------------------
