@@ -168,8 +168,8 @@ def test_buyer_journey_across_two_sellers(network: LocalNetwork, new_page: Any, 
 
 
 def test_pages_fit_a_phone_screen(network: LocalNetwork, browser: Any, shoot: Any) -> None:
-    """At 390 px wide nothing scrolls sideways (tables scroll inside their own box) and the
-    controls stay large enough to tap."""
+    """At 390 px wide nothing scrolls sideways (tables scroll inside their own box), the controls
+    stay large enough to tap, every control has a label and every page one heading."""
     ctx = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)
     page = ctx.new_page()
     errors: list[str] = []
@@ -188,6 +188,12 @@ def test_pages_fit_a_phone_screen(network: LocalNetwork, browser: Any, shoot: An
                 ".filter(e => e.offsetParent !== null && e.getBoundingClientRect().height < 40).length"
             )
             assert small == 0, path
+            unlabelled = page.evaluate(
+                "[...document.querySelectorAll('input:not([type=hidden]), select, textarea')]"
+                ".filter(e => !e.labels.length && !e.getAttribute('aria-label')).map(e => e.name)"
+            )
+            assert unlabelled == [], path
+            assert page.locator("h1").count() == 1 and page.locator("main#main").count() == 1, path
             if path.startswith("/?"):
                 shoot(page, "storefront-phone")
     finally:
