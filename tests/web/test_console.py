@@ -16,6 +16,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
 from mercato.seller.config import set_console_password, write_starter
@@ -72,6 +73,45 @@ def net(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Seller, Bap]
     finally:
         for p in reversed(procs):
             p.stop()
+
+
+def make_pool(seller: Seller, bap: Bap) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from mercato.pools.signed import rfc3339, sign_doc
+
+    deadline = datetime.now(UTC) + timedelta(hours=2)
+    r = seller.admin("PUT", "/admin/pools/bottles", json={"deadline": rfc3339(deadline), "capacity": 300})
+    assert r.status_code == 200, r.text
+    for item, name, moq in (("BOTTLE", "Insulated bottle 1 L", 10), ("FLASK", "Steel flask 500 ml", 30)):
+        spec = {
+            "name": name,
+            "tiers": [{"min_quantity": 1, "unit_price": 100_000}, {"min_quantity": 20, "unit_price": 80_000}],
+            "moq": moq,
+            "capacity": 200,
+            "production_start": rfc3339(deadline + timedelta(days=1)),
+            "delivery_start": rfc3339(deadline + timedelta(days=6)),
+            "delivery_end": rfc3339(deadline + timedelta(days=9)),
+        }
+        r = seller.admin("PUT", f"/admin/pools/bottles/offers/{item}", json=spec)
+        assert r.status_code == 200, r.text
+    for qty, price, items in (
+        (12, 95_000, ["BOTTLE"]),
+        (10, 85_000, ["BOTTLE", "FLASK"]),
+        (4, 70_000, ["BOTTLE"]),
+    ):
+        doc = {
+            "kind": "commitment", "id": str(uuid.uuid4()), "pool": "bottles", "bap_id": bap.subscriber_id,
+            "quantity": qty, "max_unit_price": price, "currency": "INR",
+            "offers": [f"{seller.subscriber_id}/{i}" for i in items],
+            "expires_at": rfc3339(deadline + timedelta(days=2)), "created_at": rfc3339(datetime.now(UTC)),
+        }  # fmt: skip
+        signed = sign_doc(
+            doc, bap.keys.signing, bap.subscriber_id, bap.ukid, valid_until=deadline + timedelta(days=2)
+        )
+        r = httpx.post(seller.url + "/pool/commitments", content=signed.body,
+                       headers={"Authorization": signed.signature}, timeout=10)  # fmt: skip
+        assert r.status_code == 200, r.text
 
 
 def log_in(page: Any, url: str) -> None:
@@ -147,9 +187,19 @@ def test_merchant_journey(net: tuple[Seller, Bap], new_page: Any, shoot: Any) ->
     page.get_by_role("link", name="Reload the board").click()
     assert page.locator('section[data-column="new"] article').count() == 1
 
-    for name, heading in (("Pools", "Demand pools"), ("Supply", "Supply")):
-        page.get_by_role("link", name=name, exact=True).click()
-        assert page.get_by_role("heading", name=heading, exact=True).is_visible()
+    make_pool(seller, bap)  # a pool with two offers and three signed commitments from the buyer app
+    page.get_by_role("link", name="Pools", exact=True).click()
+    pool = page.locator('section[data-pool="bottles"]')
+    assert "3 live commitments" in pool.inner_text()
+    pool.locator("summary").click()  # the commitments, folded by default
+    assert pool.locator('tr[data-commitment-state="open"]').count() == 3
+    shoot(page, "console-pools")
+    pool.get_by_role("button", name="Clear now").click()
+    assert "Pool bottles cleared: 2 commitments accepted" in page.locator(".flash-ok").inner_text()
+    assert "2 commitments accepted, 1 rejected" in page.locator('section[data-pool="bottles"]').inner_text()
+
+    page.get_by_role("link", name="Supply", exact=True).click()
+    assert page.get_by_role("heading", name="Supply", exact=True).is_visible()
     page.get_by_role("link", name="What-if simulation").click()
     doc = base()  # a factory, a warehouse, a store, 15 tee-shirts a day; what if line L1 is down 20 days?
     doc["demand"][0]["mean"], doc["event"][0]["days"] = 15.0, 20

@@ -33,6 +33,7 @@ def test_pools_page_progress_clear_and_result(shop: Shop) -> None:
     page = shop.client.get("/console/pools").text
     assert 'data-pool="p1"' in page and "Insulated bottle 1 L" in page and "3 live commitments" in page
     assert "Clear now" in page and "₹800.00" in page  # 26 units committed reach the 20-unit tier
+    assert page.count('data-commitment-state="open"') == 3 and "bottle › flask" in page
     token = shop.csrf("/console/pools")
     assert shop.client.post("/console/pools/p1/clear", data={"csrf_token": "x"}).status_code == 403
     assert shop.client.post("/console/pools/p1/explode", data={"csrf_token": token}).status_code == 404
@@ -43,6 +44,8 @@ def test_pools_page_progress_clear_and_result(shop: Shop) -> None:
     r = shop.client.post("/console/pools/p1/clear", data={"csrf_token": token})
     assert r.status_code == 200 and "Pool p1 cleared: 2 commitments accepted" in r.text
     assert "2 commitments accepted, 1 rejected" in r.text and "Clear now" not in r.text
+    assert r.text.count('data-commitment-state="accepted"') == 2 and "₹800.00 a unit" in r.text
+    assert r.text.count('data-commitment-state="rejected"') == 1 and "price not reached" in r.text
     r = shop.client.post("/console/pools/p1/clear", data={"csrf_token": token})
     assert r.status_code == 409 and "already" in r.text
 

@@ -22,9 +22,53 @@ def _host(console: Console) -> pools.PoolHost:
     return cast(pools.PoolHost, console.host)  # the seller node: it has keys and a registry lookup
 
 
+MAX_COMMITMENTS = 200  # per pool on the page
+
+
+def commitment_rows(console: Console, pool: store_pools.PoolRow) -> list[dict[str, Any]]:
+    """A pool's commitments with their state: open, revoked, or (once cleared) accepted at a price or
+    rejected with the clearing's reason."""
+    with console.host.store.read() as session:
+        book = store_pools.load_book(session, pool.id)
+    result = pool.result or {}
+    accepted = {a["commitment"]: a for a in result.get("accepted", [])}
+    rejected = {r["commitment"]: r.get("reason", "") for r in result.get("rejected", [])}
+    rows = []
+    for cid, (c, _) in sorted(book.commitments.items(), key=lambda kv: kv[1][0].created_at)[:MAX_COMMITMENTS]:
+        if cid in book.revoked:
+            state, detail = "revoked", ""
+        elif cid in accepted:
+            a = accepted[cid]
+            state, detail = "accepted", f"{a['quantity']} at {a['unit_price']}"
+        elif cid in rejected:
+            state, detail = "rejected", rejected[cid].replace("_", " ")
+        else:
+            state, detail = ("open", "") if pool.result is None else ("rejected", "expired")
+        rows.append(
+            {
+                "id": cid,
+                "bap_id": c.bap_id,
+                "quantity": c.quantity,
+                "max_unit_price": c.max_unit_price,
+                "currency": c.currency,
+                "offers": [o.rsplit("/", 1)[-1] for o in c.offers],
+                "created_at": c.created_at,
+                "state": state,
+                "detail": detail,
+                "unit_price": accepted[cid]["unit_price"] if cid in accepted else None,
+            }
+        )
+    return rows
+
+
 def pool_views(console: Console) -> list[dict[str, Any]]:
     host = _host(console)
-    return [pools.pool_summary(host, p.id) for p in store_pools.pools(host.store)]
+    out = []
+    for p in store_pools.pools(host.store):
+        view = pools.pool_summary(host, p.id)
+        view["commitment_rows"] = commitment_rows(console, p)
+        out.append(view)
+    return out
 
 
 def production_views(console: Console) -> list[dict[str, Any]]:
