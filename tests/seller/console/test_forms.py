@@ -78,3 +78,20 @@ def test_text_and_choice() -> None:
     assert forms.choice({"g": "yes"}, "g", ["yes"], errors) == "yes"
     assert errors == {"b": "required", "c": "at most 10 characters", "e": "not one of the choices: 'nope'",
                       "f": "choose one"}  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [
+        ("products.csv", "products.csv"),
+        ("my products (2).CSV", "my_products__2_.CSV"),
+        ("..", "x.csv"),
+        ("a\x00b.json", "a_b.json"),
+        ("ü" * 300 + ".toml", "_" * 80 + ".toml"),
+        ("", "x.csv"),
+    ],
+)
+def test_upload_names_become_safe_file_names(name: str, expected: str) -> None:
+    from mercato.seller.console.core import safe_filename
+
+    assert safe_filename(name, "x.csv") == expected

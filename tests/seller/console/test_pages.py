@@ -272,6 +272,9 @@ def test_import_native_and_shopify_files(shop: Shop) -> None:
     items = catalog.load_all(shop.node.store).items
     assert items["JAM"].price.amount == 8_550
     assert stock.levels(shop.node.store, ["TEA"])[("TEA", "shop-main")].on_hand == 10
+    long_name = "../" + "ü" * 300 + " list.csv"  # any name the browser sends: stored under a safe one
+    r = upload(shop, long_name, b"id,name,price\nJAM,Mango jam,90\n")
+    assert r.status_code == 200 and "Imported " + "ü" * 60 + "…" + "ü" * 31 + " list.csv:" in r.text  # type: ignore[attr-defined]
     r = upload(shop, "shopify_products.csv", (FIXTURES / "shopify_products.csv").read_bytes())
     assert r.status_code == 200 and "Imported shopify_products.csv" in r.text  # type: ignore[attr-defined]
     assert len(catalog.load_all(shop.node.store).items) > 4

@@ -25,7 +25,7 @@ from mercato.seller.store import catalog as store_catalog
 from mercato.seller.store import stock as store_stock
 
 from . import data, forms
-from .core import Console, fields, upload_of
+from .core import Console, fields, safe_filename, upload_name, upload_of
 
 STOCK_REASONS = {
     "received": "Received goods",
@@ -209,7 +209,7 @@ def add_catalog_routes(r: APIRouter, console: Console) -> None:
         errors: forms.Errors = {}
         fmt = forms.choice(values, "format", list(FORMATS), errors)
         upload = upload_of(form, "file")
-        name = Path(upload.filename or "").name if upload else ""
+        name = upload_name(upload)
         if upload is None or not name:
             errors["file"] = "choose a file to upload"
         elif Path(name).suffix.lower() not in UPLOAD_SUFFIXES:
@@ -254,7 +254,7 @@ def run_import(
     """Write the upload to a private temporary folder under its own name (errors then name it) and
     import it in one transaction."""
     with tempfile.TemporaryDirectory(prefix="mercato-import-") as d:
-        path = Path(d) / name
+        path = Path(d) / safe_filename(name, "catalog.csv")
         path.write_bytes(content)
         try:
             return import_file(

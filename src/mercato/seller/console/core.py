@@ -11,6 +11,7 @@ import contextlib
 import hashlib
 import hmac
 import logging
+import re
 import threading
 import time
 from collections.abc import Iterable, Mapping
@@ -243,6 +244,22 @@ def fields(form: FormData) -> dict[str, str]:
 def upload_of(form: FormData, name: str) -> UploadFile | None:
     v = form.get(name)
     return v if isinstance(v, UploadFile) else None
+
+
+def upload_name(upload: UploadFile | None) -> str:
+    """The uploaded file's own name (no folders), shortened for messages when it is very long."""
+    name = Path(upload.filename or "").name if upload is not None else ""
+    return name if len(name) <= 120 else f"{name[:60]}…{name[-40:]}"
+
+
+def safe_filename(name: str, default: str = "upload") -> str:
+    """A name fit for a private temporary folder (the user's own name is kept for messages)."""
+    path = Path(name)
+    if path.name in ("", ".", ".."):
+        return default
+    suffix = re.sub(r"[^A-Za-z0-9.]", "", path.suffix)[:10]
+    stem = re.sub(r"[^A-Za-z0-9_-]", "_", path.stem)[:80]
+    return f"{stem}{suffix}" if stem else default
 
 
 def login_url(next_url: str) -> str:

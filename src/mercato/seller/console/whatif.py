@@ -22,7 +22,7 @@ from mercato.supply.simulate import SimResult, simulate
 from mercato.supply.simulate_plots import inventory_png, service_png
 
 from . import forms
-from .core import Console, fields, upload_of
+from .core import Console, fields, safe_filename, upload_name, upload_of
 
 MAX_SCENARIO = 2 * 1024 * 1024
 MAX_DAYS = 1095
@@ -56,7 +56,7 @@ def run_whatif(scenario: Scenario, days: int | None) -> list[dict[str, Any]]:
 
 def load_upload(name: str, content: bytes) -> Scenario:
     with tempfile.TemporaryDirectory(prefix="mercato-scenario-") as d:
-        path = Path(d) / name
+        path = Path(d) / safe_filename(name, "scenario.json")
         path.write_bytes(content)
         try:
             return load_scenario(path)
@@ -85,7 +85,7 @@ def add_whatif_routes(r: APIRouter, console: Console) -> None:
         if (values.get("days") or "").strip():
             days = forms.integer(values, "days", errors, minimum=1, maximum=MAX_DAYS)
         upload = upload_of(form, "scenario")
-        name = Path(upload.filename or "").name if upload else ""
+        name = upload_name(upload)
         content = b""
         if upload is None or not name:
             errors["scenario"] = "choose a scenario file"
