@@ -210,3 +210,53 @@ def test_an_order_page_shows_its_supply_promise(shop: Shop) -> None:
     plain = shop.order()  # confirmed without a supply promise: no promise line
     store_supply.clear_twin(shop.node.store)
     assert 'id="order-promise"' not in shop.client.get(f"/console/orders/{plain}").text
+
+
+def test_make_a_pool_and_an_offer_from_the_console(shop: Shop) -> None:
+    from mercato.seller.store import catalog
+    from tests.pools.test_seller_pools import DEADLINE
+
+    shop.login()
+    token = shop.csrf("/console/pools")
+    deadline = DEADLINE.strftime("%Y-%m-%dT%H:%M")
+    pool = {
+        "csrf_token": token,
+        "pool_id": "jars",
+        "deadline": deadline,
+        "capacity": "500",
+        "coordinator": "",
+    }
+    for field, bad, status in (
+        ("pool_id", "", 400),
+        ("pool_id", "no spaces please", 400),
+        ("deadline", "soon", 400),
+        ("capacity", "0", 400),
+        ("deadline", "2020-01-01T10:00", 422),  # passed
+        ("coordinator", "ftp://x", 422),
+    ):
+        r = shop.client.post("/console/pools/new", data={**pool, field: bad})
+        assert r.status_code == status, (field, bad, r.status_code)
+        assert (f'id="e-{field}"' in r.text) if status == 400 else ('role="alert"' in r.text)
+    assert "New offer in a pool" not in shop.client.get("/console/pools").text  # no pool yet
+    r = shop.client.post("/console/pools/new", data=pool)
+    assert r.status_code == 200 and "Pool jars created" in r.text and 'data-pool="jars"' in r.text
+    day = DEADLINE.date()
+    offer = {
+        "csrf_token": token, "offer_pool": "jars", "item_id": "JAR-1L", "name": "Glass jar 1 L",
+        "tiers": "1: 250\n100: 199.50", "moq": "50", "offer_capacity": "400",
+        "production_start": (day + timedelta(days=1)).isoformat(),
+        "delivery_start": (day + timedelta(days=5)).isoformat(),
+        "delivery_end": (day + timedelta(days=9)).isoformat(),
+    }  # fmt: skip
+    for field, bad in (("tiers", ""), ("tiers", "100 for 199"), ("tiers", "1: -5"), ("moq", "x"),
+                       ("delivery_end", "next week"), ("item_id", "bad id!")):  # fmt: skip
+        r = shop.client.post("/console/pools/offers/new", data={**offer, field: bad})
+        assert r.status_code == 400 and f'id="e-{field}"' in r.text, (field, bad)
+    r = shop.client.post(
+        "/console/pools/offers/new", data={**offer, "delivery_end": offer["production_start"]}
+    )
+    assert r.status_code == 422 and 'role="alert"' in r.text  # the pool's own rules: dates out of order
+    r = shop.client.post("/console/pools/offers/new", data=offer)
+    assert r.status_code == 200 and "Offer JAR-1L is in pool jars" in r.text
+    assert "Glass jar 1 L" in r.text and "100: ₹199.50" in r.text
+    assert catalog.load_all(shop.node.store).items["JAR-1L"].price.amount == 25_000
