@@ -51,6 +51,9 @@ def test_every_page_needs_a_login_and_comes_back_after_it(shop: Shop, path: str)
         "/console/supply/production-orders/PO-1/start",
         "/console/supply/downtime",
         "/console/supply/simulate",
+        "/console/catalog/new",
+        "/console/pools/new",
+        "/console/pools/offers/new",
     ],
 )
 def test_every_form_post_needs_a_login(shop: Shop, path: str) -> None:

@@ -308,3 +308,21 @@ def test_model_figures_that_are_not_numbers_show_as_a_dash() -> None:
 
     assert finite(float("nan")) is None and finite(float("inf")) is None and finite(None) is None
     assert finite(0.25) == 0.25 and finite(3) == 3.0
+
+
+def test_add_an_item(shop: Shop) -> None:
+    shop.login()
+    token = shop.csrf("/console/catalog")
+    form = {"csrf_token": token, "item_id": "LAMP", "name": "Brass lamp", "price": "1,499.00", "stock": "7"}
+    for field, bad in (("item_id", ""), ("item_id", "no spaces"), ("name", ""), ("price", "cheap"),
+                       ("stock", "-1"), ("item_id", "KETTLE")):  # fmt: skip
+        r = shop.client.post("/console/catalog/new", data={**form, field: bad})
+        assert r.status_code == 400 and f'id="e-{field}"' in r.text, (field, bad)
+    assert "LAMP" not in catalog.load_all(shop.node.store, active_only=False).items
+    r = shop.client.post("/console/catalog/new", data=form, follow_redirects=False)
+    assert r.status_code == 303 and r.headers["location"] == "/console/catalog/LAMP"
+    item = catalog.load_all(shop.node.store).items["LAMP"]
+    assert (item.descriptor.name, item.price.amount, item.provider_id) == ("Brass lamp", 149_900, "shop")
+    assert stock.levels(shop.node.store, ["LAMP"])[("LAMP", "shop-main")].on_hand == 7
+    r = shop.client.post("/console/catalog/new", data={**form, "item_id": "LAMP2", "stock": ""})
+    assert r.status_code == 200 and stock.levels(shop.node.store, ["LAMP2"]) == {}

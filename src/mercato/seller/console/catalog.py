@@ -8,6 +8,7 @@ line and the column, and the page shows exactly that next to the upload field.
 from __future__ import annotations
 
 import dataclasses
+import re
 import tempfile
 from datetime import UTC, datetime
 from pathlib import Path
@@ -87,13 +88,67 @@ def adjust(console: Console, item_id: str, location_id: str, delta: int, reason:
         store_stock.adjust(store, item_id, location_id, delta, now(), text, None)
 
 
+ITEM_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+
+
+def new_item(console: Console, values: dict[str, str]) -> forms.Errors:
+    """Create an item (and its opening stock at the node's first location) from the catalog form."""
+    st = console.host.config.store
+    errors: forms.Errors = {}
+    item_id = forms.text(values, "item_id", errors, max_len=64)
+    if item_id and "item_id" not in errors and not ITEM_ID.match(item_id):
+        errors["item_id"] = "letters, digits, '.', '_' and '-' only (at most 64)"
+    name = forms.text(values, "name", errors, max_len=200)
+    price = forms.money(values, "price", st.currency, errors)
+    opening = 0
+    if (values.get("stock") or "").strip():
+        opening = forms.integer(values, "stock", errors, minimum=0, maximum=10**9) or 0
+    if errors or price is None:
+        return errors
+    store = console.host.store
+    if item_id in store_catalog.load_all(store, active_only=False).items:
+        return {"item_id": f"{item_id} exists already: edit it instead"}
+    try:
+        store_catalog.put_item(
+            store, Item(item_id, st.provider_id, Descriptor(name), Money(price, st.currency)), now()
+        )
+        if opening:
+            store_stock.receive(
+                store, item_id, st.location_id, opening, now(), "received: opening stock", None
+            )
+    except DomainError as exc:
+        return {"item_id": exc.message}
+    console.host.catalog_changed()
+    return {}
+
+
 def add_catalog_routes(r: APIRouter, console: Console) -> None:
+    def catalog_page(
+        request: Request, ctx: Any, rows: list[dict[str, Any]], extra: dict[str, Any], status: int = 200
+    ) -> Response:
+        context = {"title": "Catalog", "items": rows, "values": {}, "errors": {}, **extra}
+        return console.page(request, ctx, "catalog.html", context, current="catalog", status=status)
+
     @r.get("/catalog")
     async def catalog(request: Request) -> Response:
         ctx = console.session_of(request)
         rows = await run_in_threadpool(data.catalog_rows, console.host.store)
-        return console.page(
-            request, ctx, "catalog.html", {"title": "Catalog", "items": rows}, current="catalog"
+        return catalog_page(request, ctx, rows, {})
+
+    @r.post("/catalog/new")
+    async def catalog_new(request: Request) -> Response:
+        ctx = console.session_of(request)
+        form = await request.form()
+        console.check_csrf(ctx, form)
+        values = fields(form)
+        errors = await run_in_threadpool(new_item, console, values)
+        if errors:
+            rows = await run_in_threadpool(data.catalog_rows, console.host.store)
+            extra = {"values": values, "errors": errors, "form_errors": errors}
+            return catalog_page(request, ctx, rows, extra, 400)
+        item_id = values["item_id"].strip()
+        return console.redirect(
+            ctx, f"/console/catalog/{item_id}", [("ok", f"Added {item_id}; it is on sale.")]
         )
 
     async def item_page(
