@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import tomllib
 import uuid
@@ -262,6 +263,13 @@ def test_merchant_journey(net: tuple[Seller, Bap], new_page: Any, shoot: Any) ->
     assert "/console/login" in page.url
     page.goto(seller.url + "/console/")
     assert "/console/login" in page.url
+    page.get_by_label("User name").focus()  # back in with the keyboard alone
+    page.keyboard.type(USER)
+    page.keyboard.press("Tab")
+    page.keyboard.type(PASSWORD)
+    page.keyboard.press("Enter")
+    page.wait_for_url(re.compile(r"^http://[^/?]+/console/$"))
+    assert page.get_by_role("heading", name=re.compile("^Today")).is_visible()
 
 
 def test_customers_and_retention(tmp_path: Path, new_page: Any, shoot: Any) -> None:
