@@ -69,6 +69,7 @@ def test_login_sets_a_strict_cookie_and_shows_the_dashboard(shop: Shop) -> None:
     page = shop.client.get("/console/")
     assert page.status_code == 200 and "Orders today" in page.text
     assert "frame-ancestors 'none'" in page.headers["content-security-policy"]
+    assert page.headers["cache-control"] == "no-store"
     assert PASSWORD not in page.text
 
 

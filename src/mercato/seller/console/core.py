@@ -219,6 +219,7 @@ class Console:
             **(context or {}),
         }
         response = self.renderer.page(request, template, full, status=status)
+        response.headers["Cache-Control"] = "no-store"  # shop data: not kept by the browser or proxies
         if ctx is not None and ctx.cookie:
             self.set_session_cookie(response, ctx.cookie)
         return response
