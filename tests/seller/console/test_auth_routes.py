@@ -54,6 +54,7 @@ def test_every_page_needs_a_login_and_comes_back_after_it(shop: Shop, path: str)
         "/console/catalog/new",
         "/console/pools/new",
         "/console/pools/offers/new",
+        "/console/returns/r1/approve",
     ],
 )
 def test_every_form_post_needs_a_login(shop: Shop, path: str) -> None:

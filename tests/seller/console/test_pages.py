@@ -326,3 +326,36 @@ def test_add_an_item(shop: Shop) -> None:
     assert stock.levels(shop.node.store, ["LAMP"])[("LAMP", "shop-main")].on_hand == 7
     r = shop.client.post("/console/catalog/new", data={**form, "item_id": "LAMP2", "stock": ""})
     assert r.status_code == 200 and stock.levels(shop.node.store, ["LAMP2"]) == {}
+
+
+def test_returns_approve_receive_and_refund(shop: Shop) -> None:
+    from datetime import timedelta as td
+
+    from mercato.seller.domain import Descriptor, Item, Money
+    from mercato.seller.store import aftersales
+
+    now = datetime.now(UTC)
+    catalog.put_item(shop.node.store, Item("MUG", "shop", Descriptor("Clay mug"), Money(30_000, "INR"),
+                                           returnable=True, return_window=td(days=7)), now)  # fmt: skip
+    stock.receive(shop.node.store, "MUG", "shop-main", 5, now, "received")
+    oid = shop.order("MUG", 2)
+    shop.login()
+    token = shop.csrf()
+    for action in ("accept", "pack", "ship", "deliver"):
+        assert act(shop, oid, action, token).status_code == 303  # type: ignore[attr-defined]
+    aftersales.request_return(shop.node.store, oid, "ret-1", "MUG", 1, "chipped", datetime.now(UTC))
+    page = shop.client.get(f"/console/orders/{oid}").text
+    assert 'data-return="ret-1"' in page and 'data-return-step="approve"' in page and "chipped" in page
+    url = "/console/returns/ret-1/"
+    r = shop.client.post(url + "refund", data={"csrf_token": token, "order_id": oid})
+    assert r.status_code == 409 and "ret-1" in r.text  # not received yet: refused, shown on the order
+    assert shop.client.post(url + "explode", data={"csrf_token": token, "order_id": oid}).status_code == 404
+    assert shop.client.post(url + "approve", data={"csrf_token": "x", "order_id": oid}).status_code == 403
+    before = len(callbacks(shop, "on_update"))
+    for step in ("approve", "receive", "refund"):
+        r = shop.client.post(url + step, data={"csrf_token": token, "order_id": oid, "restock": "on"})
+        assert r.status_code == 200 and "the buyer app is told" in r.text, step
+    assert len(callbacks(shop, "on_update")) == before + 3
+    assert aftersales.get_return(shop.node.store, "ret-1").state.value == "Refunded"
+    assert orders.get(shop.node.store, oid).refunded.amount > 0
+    assert stock.levels(shop.node.store, ["MUG"])[("MUG", "shop-main")].on_hand == 4  # 2 shipped, 1 back

@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from fastapi import APIRouter
+from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -19,6 +20,7 @@ from mercato.seller.handlers.orders import notifier
 from mercato.seller.store import aftersales as store_aftersales
 from mercato.seller.store import orders as store_orders
 from mercato.seller.store import supply as store_supply
+from mercato.seller.store.tables import ReturnRow
 
 from . import data, forms
 from .core import Console, fields
@@ -66,6 +68,36 @@ def refund(console: Console, order_id: str, amount: int, reason: str) -> Order:
     return order
 
 
+RETURN_STEPS = {  # state -> the merchant's next steps (console name, label)
+    "Requested": (("approve", "Approve"), ("reject", "Reject")),
+    "Approved": (("pick", "Picked up from the buyer"), ("receive", "Received back")),
+    "Picked": (("receive", "Received back"),),
+    "Received": (("refund", "Refund it"),),
+}
+
+
+def returns_of(console: Console, order_id: str) -> list[dict[str, Any]]:
+    with console.host.store.read() as s:
+        rows = s.scalars(
+            select(ReturnRow).where(ReturnRow.order_id == order_id).order_by(ReturnRow.requested_at)
+        )
+        return [
+            {"id": r.id, "item_id": r.item_id, "quantity": r.quantity, "reason": r.reason, "state": r.state,
+             "refund": r.refund, "restocked": r.restocked, "steps": RETURN_STEPS.get(r.state, ())}
+            for r in rows
+        ]  # fmt: skip
+
+
+def move_return(console: Console, return_id: str, step: str, restock: bool) -> tuple[str, str]:
+    """One return step, as ``POST /admin/returns/{id}/{step}`` makes it (the buyer app is told)."""
+    host = console.host
+    ret = store_aftersales.get_return(host.store, return_id)
+    notify = notifier(host.env, ret.order_id, "on_update")
+    moved = store_aftersales.move_return(host.store, return_id, step, now(), restock=restock, notify=notify)
+    host.wake()
+    return ret.order_id, moved.state.value
+
+
 def order_view(console: Console, order_id: str) -> dict[str, Any]:
     store = console.host.store
     order = store_orders.get(store, order_id)
@@ -95,7 +127,11 @@ def order_view(console: Console, order_id: str) -> dict[str, Any]:
         "history": list(reversed(order.history)),
         "column": data.column_of(order.state.value, order.fulfillment_state.value),
         "promise": store_supply.promise_of(store, order_id),
+        "returns": returns_of(console, order_id),
     }
+
+
+RETURN_STEP_NAMES = ("approve", "reject", "pick", "receive", "refund")
 
 
 def error(text: str) -> dict[str, Any]:
@@ -174,6 +210,26 @@ def add_order_routes(r: APIRouter, console: Console) -> None:
         text = f"Order {order_id[:8]}: {order.fulfillment_state.value}; the buyer app is told."
         target = back if fields(form).get("back") != "board" else "/console/orders"
         return console.redirect(ctx, target, [("ok", text)])
+
+    @r.post("/returns/{return_id}/{step}")
+    async def return_step(request: Request, return_id: str, step: str) -> Response:
+        ctx = console.session_of(request)
+        form = await request.form()
+        console.check_csrf(ctx, form)
+        values = fields(form)
+        back = values.get("order_id", "")
+        if step not in RETURN_STEP_NAMES:
+            return await show(request, ctx, back, error(f"Unknown return step {step[:20]!r}."), 404)
+        try:
+            order_id, state = await run_in_threadpool(
+                move_return, console, return_id, step, values.get("restock") == "on"
+            )
+        except DomainError as exc:
+            return await show(
+                request, ctx, back, error(f"Return {return_id[:8]}: {exc.message}"), exc.http_status
+            )
+        done = [("ok", f"Return {return_id[:8]}: {state}; the buyer app is told.")]
+        return console.redirect(ctx, f"/console/orders/{order_id}", done)
 
     @r.post("/orders/{order_id}/cancel")
     async def cancel_order(request: Request, order_id: str) -> Response:
