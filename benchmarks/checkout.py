@@ -63,9 +63,16 @@ class Network:
     """Registry + seller node subprocesses in a temporary directory."""
 
     def __init__(self, tmp: Path, db: str | None, py_spy: Path | None, workers: int = 1) -> None:
+        self.procs: list[subprocess.Popen[bytes]] = []
+        try:
+            self._start(tmp, db, py_spy, workers)
+        except BaseException:  # never leave a registry behind (py-spy missing, a node that fails ...)
+            self.stop()
+            raise
+
+    def _start(self, tmp: Path, db: str | None, py_spy: Path | None, workers: int) -> None:
         from mercato.seller.config import write_starter
 
-        self.procs: list[subprocess.Popen[bytes]] = []
         env = {**os.environ, "PYTHONUNBUFFERED": "1"}
         rport = free_port()
         self.registry_url = f"http://127.0.0.1:{rport}"
@@ -103,6 +110,8 @@ class Network:
             cmd += ["--workers", str(workers)]
         if py_spy is not None:
             spy = Path(sys.executable).with_name("py-spy")
+            if not spy.exists():
+                raise SystemExit(f"--py-spy: {spy} is not installed (pip install py-spy)")
             py_spy.mkdir(parents=True, exist_ok=True)
             out = py_spy / f"seller-{'postgresql' if db else 'sqlite'}.txt"
             cmd = [
@@ -148,6 +157,19 @@ class Network:
         except OSError:
             return float("nan")
         return total / os.sysconf("SC_CLK_TCK")
+
+    def delivery_counts(self) -> tuple[int, int]:
+        """Outbox claims and handed-off callbacks, summed over the seller's worker processes."""
+        import httpx
+
+        seen: dict[int, tuple[int, int]] = {}
+        for _ in range(20 * self.workers):
+            health = httpx.get(self.seller_url + "/health", timeout=10).json()
+            d = health.get("delivery") or {"claims": 0, "handed": 0}
+            seen[health["pid"]] = (d["claims"], d["handed"])
+            if len(seen) == self.workers:
+                break
+        return sum(c for c, _ in seen.values()), sum(h for _, h in seen.values())
 
     def admin(self, method: str, path: str, **kw: Any) -> Any:
         import httpx
@@ -346,6 +368,7 @@ async def load(net: Network, checkouts: int, concurrency: int, stock: int, seed:
     cpu, load_cpu = net.seller_cpu_s() - cpu0, time.process_time() - load0
     callbacks, retries = buyer.callbacks, buyer.retries
     await buyer.stop()
+    claims, handed = net.delivery_counts()
     levels = [s for s in net.admin("GET", "/admin/stock") if s["item_id"] == ITEM]
     on_hand = sum(s["on_hand"] for s in levels)
     reserved = sum(s["reserved"] for s in levels)
@@ -368,6 +391,9 @@ async def load(net: Network, checkouts: int, concurrency: int, stock: int, seed:
         "load_cpu_ms_per_checkout": round(load_cpu * 1000 / max(1, done), 2),
         "load_cpu_share": round(load_cpu / elapsed, 2),
         "seller_workers": net.workers,
+        # outbox claims (including idle polls) and callbacks sent without a claim, over the whole run
+        "outbox_claims_per_checkout": round(claims / max(1, done), 2),
+        "callbacks_handed_off": round(handed / max(1, callbacks), 3),
         "load_average": [round(x, 2) for x in os.getloadavg()],
     }
     for k, v in lat.items():

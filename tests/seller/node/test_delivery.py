@@ -92,8 +92,9 @@ async def until(check: Callable[[], bool], seconds: float = 20) -> None:
 
 
 async def test_committed_callbacks_are_handed_to_the_sender_in_order(store: Store) -> None:
-    """With the delivery as the store's handoff, a callback goes out straight after its commit; one
-    whose earlier callback is not delivered yet waits for it and is claimed: the order holds."""
+    """With the delivery as the store's handoff, a callback committed while it is idle goes out
+    straight after its commit; under load, or while an earlier callback of its transaction is not
+    delivered yet, it is claimed: the order holds either way."""
     sent: list[tuple[str, str]] = []
 
     async def send(row: outbox.OutboxRow) -> bool:
@@ -118,8 +119,10 @@ async def test_committed_callbacks_are_handed_to_the_sender_in_order(store: Stor
         await task
     for t in txns:
         assert [a for tx, a in sent if tx == t] == list(actions)
-    assert delivery.handed >= 15  # at least every first callback went without a claim
-    assert delivery.claims < 45
+    # a callback committed while the delivery was idle went without a claim; under this burst the
+    # others went through claims (several per claim)
+    assert 1 <= delivery.handed < 45
+    assert delivery.claims < 45 - delivery.handed
     counts = await asyncio.to_thread(outbox.counts, store.engine)
     assert counts.get("delivered") == 45 and not counts.get("pending")
 

@@ -255,6 +255,8 @@ class SellerNode:
             "registry": self.registry_info is not None,
             "outbox": counts,
             "delivered": self.delivered,
+            # this process's delivery: claims made, callbacks sent without a claim (handed off)
+            "delivery": {"claims": d.claims, "handed": d.handed} if (d := self._delivery) else None,
         }
         return Response(orjson.dumps(data), media_type="application/json")
 

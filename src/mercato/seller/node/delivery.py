@@ -64,10 +64,12 @@ class LockedOutboxWorker(outbox.OutboxWorker):
 class Delivery:
     """Runs the pipeline until ``stop`` is set; ``wake()`` says a callback was committed.
 
-    It is also the store's :class:`~mercato.seller.store.callbacks.Handoff`: callbacks committed
-    already leased to this worker arrive through :meth:`committed` and are sent at once; the ids of
-    callbacks that had to wait for an earlier one of their transaction are kept, and the claimer runs
-    again after each recorded batch of deliveries while any of them is still unclaimed."""
+    It is also the store's :class:`~mercato.seller.store.callbacks.Handoff`: while it is
+    :meth:`idle`, a callback is committed already leased to this worker, arrives through
+    :meth:`committed` and is sent at once (no claim: a lone buyer's callbacks leave sooner). The ids
+    of the other callbacks (under load, or waiting for an earlier one of their transaction) are kept;
+    the claimer runs when they are committed and after each recorded batch of deliveries while any of
+    them is still unclaimed."""
 
     def __init__(
         self,
@@ -95,7 +97,8 @@ class Delivery:
         self.acked_ids: set[int] = set()  # ACKed here, not recorded yet (read by handler threads)
         self.waiting: set[int] = set()  # committed here unleased, not claimed yet
         self.stopping = False
-        self._misses = 0
+        self._handed: list[outbox.OutboxRow] = []
+        self._flush_due = False
         self._loop: asyncio.AbstractEventLoop | None = None
         with contextlib.suppress(RuntimeError):
             self._loop = asyncio.get_running_loop()
@@ -108,6 +111,12 @@ class Delivery:
     def acked(self, row_id: int) -> bool:
         return row_id in self.acked_ids
 
+    def idle(self) -> bool:
+        """Nothing in flight or waiting to be recorded: a callback committed now is handed off. Under
+        load callbacks go through claims instead, which gather several commits into one batch of
+        sends, ACKs and records; measured, that costs less CPU per checkout than one by one."""
+        return not self.in_flight and not self.to_record and not self._handed
+
     def committed(self, handed: Sequence[outbox.OutboxRow], queued: Sequence[int]) -> None:
         if self._loop is not None:
             self._loop.call_soon_threadsafe(self._committed, list(handed), list(queued))
@@ -118,7 +127,14 @@ class Delivery:
             self.wake_event.set()
         if self.stopping:  # leased rows left here are claimed again when their lease ends
             return
-        for row in handed:
+        self._handed.extend(handed)
+        if handed and not self._flush_due:
+            self._flush_due = True
+            asyncio.get_running_loop().call_soon(self._flush_handed)
+
+    def _flush_handed(self) -> None:
+        rows, self._handed, self._flush_due = self._handed, [], False
+        for row in rows:
             self.handed += 1
             task = asyncio.create_task(self._send_when_free(row))
             self.in_flight.add(task)
@@ -157,13 +173,8 @@ class Delivery:
                 log.exception("outbox: claim failed; retrying")
                 rows = []
             self.waiting.difference_update(r.id for r in rows)
-            if rows or not self.waiting:
-                self._misses = 0
-            else:  # still blocked, or claimed by another worker process: stop waking after a few tries
-                self._misses += 1
-                if self._misses >= 3:
-                    self.waiting.clear()
-                    self._misses = 0
+            if len(self.waiting) > 10_000:  # ids another worker process claimed: forget them
+                self.waiting.clear()
             for row in rows:
                 await self.slots.acquire()
                 task = asyncio.create_task(self._send(row))
@@ -187,7 +198,7 @@ class Delivery:
             except Exception:  # the rows stay leased and are sent again later: at least once
                 log.exception("outbox: recording %d deliveries failed", len(rows))
             self.acked_ids.difference_update(r.id for r in rows)
-            if self.waiting:  # the next callback of those transactions may be due now
+            if self.waiting or not self.idle():  # the next callback of those transactions may be due now
                 self.wake_event.set()
 
     async def run(self, stop: asyncio.Event) -> None:

@@ -1,11 +1,12 @@
 """Callbacks to the buyer, committed with the state change through the durable outbox.
 
-When the node's outbox delivery is running it registers a :class:`Handoff` on the store. A callback
-whose transaction has nothing earlier left to deliver is then enqueued already leased to that worker
-and handed to it as soon as the store's transaction commits, so it is sent without being claimed back
-from the table first. Any other callback (an earlier one of its transaction is still undelivered, or
-no handoff is registered) is enqueued unleased and claimed as before. The row is in the outbox either
-way: a handed-off callback whose worker dies is claimed again when its lease ends.
+When the node's outbox delivery is running it registers a :class:`Handoff` on the store. While the
+delivery is idle, a callback whose transaction has nothing earlier left to deliver is enqueued already
+leased to that worker and handed to it as soon as the store's transaction commits, so it is sent
+without being claimed back from the table first. Any other callback (under load, an earlier one of
+its transaction still undelivered, or no handoff registered) is enqueued unleased and claimed. The
+row is in the outbox either way: a handed-off callback whose worker dies is claimed again when its
+lease ends.
 """
 
 from __future__ import annotations
@@ -46,6 +47,10 @@ class Handoff(Protocol):
         """True if this worker has had the row ACKed and not yet recorded it delivered (any thread)."""
         ...
 
+    def idle(self) -> bool:
+        """True if a callback committed now should be handed off (any thread)."""
+        ...
+
     def committed(self, handed: Sequence[OutboxRow], queued: Sequence[int]) -> None:
         """After a commit (any thread): send ``handed`` now; ``queued`` rows wait to be claimed."""
         ...
@@ -63,8 +68,7 @@ def send_later(session: Session, callback: Callback) -> int:
             callback.transaction_id, callback.message_id)  # fmt: skip
     if h is None:
         return enqueue(*args)
-    earlier = undelivered_ids(session, callback.transaction_id, limit=8)
-    if len(earlier) == 8 or any(not h.acked(i) for i in earlier):
+    if not h.idle() or _blocked(session, h, callback.transaction_id):
         row_id = enqueue(*args)  # ordered after an earlier callback: claimed once that one is delivered
         session.info.setdefault(QUEUED, []).append(row_id)
         return row_id
@@ -74,3 +78,10 @@ def send_later(session: Session, callback: Callback) -> int:
                     callback.action, callback.body, 0)  # fmt: skip
     session.info.setdefault(HANDED, []).append(row)
     return row_id
+
+
+def _blocked(session: Session, h: Handoff, transaction_id: str) -> bool:
+    """An earlier callback of the transaction is not delivered yet (an ACK not recorded yet counts as
+    delivered when this worker got it)."""
+    earlier = undelivered_ids(session.connection(), transaction_id, limit=8)
+    return len(earlier) == 8 or any(not h.acked(i) for i in earlier)
