@@ -241,3 +241,41 @@ def test_group_rows_round_trips() -> None:
     assert g.n_rows == 1000
     assert np.array_equal(g.column(0)[g.inverse], a) and np.array_equal(g.column(1)[g.inverse], b)
     assert len(g.weight) == len({(u, v) for u, v in zip(a, b, strict=True)})
+
+
+@pytest.mark.parametrize("k", [0, 1])
+@pytest.mark.parametrize("a_b", [(10.0, 30.0), (60.0, 180.0), (90.0, 40.0), (150.0, 200.0)])
+def test_beta_quadrature_matches_the_hypergeometric_form(
+    k: int, a_b: tuple[float, float], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    a, b = a_b
+    params = {"r": 0.24, "alpha": 4.4, "a": a, "b": b}
+    x, T, tn = np.array([0.0, 1, 3, 10]), np.array([10.0, 20, 30, 38]), np.array([1.0, 10, 39, 200])
+    exact = betageo.alive_expected(params, x, T, 39.0, k=k), betageo.expected_new(params, tn, k=k)
+    monkeypatch.setattr(betageo, "QUADRATURE_AB", 0.0)
+    by_quadrature = betageo.alive_expected(params, x, T, 39.0, k=k), betageo.expected_new(params, tn, k=k)
+    np.testing.assert_allclose(by_quadrature[0], exact[0], rtol=1e-9)
+    np.testing.assert_allclose(by_quadrature[1], exact[1], rtol=1e-9)
+
+
+@pytest.mark.parametrize("k", [0, 1])
+def test_expectations_stay_finite_when_drop_out_chances_are_all_alike(k: int) -> None:
+    # a and b of 1e3..1e7 with a/(a+b) = 0.25: the exact 2F1 form gives NaN there
+    x, T = np.array([0.0, 1, 3, 10]), np.array([10.0, 20, 30, 38])
+    previous = None
+    for scale in (1e2, 1e3, 1e5, 1e7):
+        params = {"r": 0.24, "alpha": 4.4, "a": scale, "b": 3 * scale}
+        alive = betageo.alive_expected(params, x, T, 39.0, k=k)
+        new = betageo.expected_new(params, np.array([5.0, 39.0]), k=k)
+        assert np.all(np.isfinite(alive)) and np.all(np.isfinite(new))
+        if previous is not None:  # converging on the fixed-p values as the Beta narrows
+            np.testing.assert_allclose(alive, previous, rtol=5e-2)
+        previous = alive
+    # the fixed-p limit: alive customers buy (1 - E[exp(-lambda p t)]) / p in expectation
+    p = 0.25
+    limit = (1.0 - ((4.4 + T) / (4.4 + T + p * 39.0)) ** (0.24 + x)) / p
+    np.testing.assert_allclose(previous, limit, rtol=1e-5)
+    new_limit = (1 - p) ** k / p * (1.0 - (4.4 / (4.4 + p * 39.0)) ** 0.24)
+    assert betageo.expected_new({"r": 0.24, "alpha": 4.4, "a": 1e7, "b": 3e7}, 39.0, k=k) == pytest.approx(
+        new_limit, rel=1e-5
+    )
