@@ -53,11 +53,15 @@ def both(pool: Pool) -> tuple[list[Class], list[Class]]:
     offers = {o.id: o for o in pool.offers}
     signature: dict[tuple[tuple[str, ...], int], tuple[tuple[str, ...], tuple[int, ...]] | None] = {}
     members: dict[tuple[tuple[str, ...], tuple[int, ...]], list[Commitment]] = defaultdict(list)
+    cheap_from: dict[tuple[str, int], int] = {}
     for c in pool.commitments:
         key = (c.offers, c.max_unit_price)
         if key not in signature:
             listed = tuple(sorted(c.offers))
-            first = tuple(first_cheap_tier(offers[oid], c.max_unit_price) for oid in listed)
+            for oid in listed:
+                if (oid, c.max_unit_price) not in cheap_from:
+                    cheap_from[(oid, c.max_unit_price)] = first_cheap_tier(offers[oid], c.max_unit_price)
+            first = tuple(cheap_from[(oid, c.max_unit_price)] for oid in listed)
             cheap = any(f < len(offers[oid].tiers) for oid, f in zip(listed, first, strict=True))
             signature[key] = (listed, first) if cheap else None
         sig = signature[key]

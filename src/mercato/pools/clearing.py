@@ -189,9 +189,12 @@ def _reason(c: Commitment, offers: dict[str, Offer], prices: dict[str, int]) -> 
 def simple_bound(pool: Pool) -> int:
     """An upper bound that needs no solver: every buyer gets its listed offer's cheapest tier."""
     cheapest = {o.id: o.tiers[-1].unit_price for o in pool.offers}
+    lowest: dict[tuple[str, ...], int] = {}
     total = 0
     for c in pool.commitments:
-        total += max(0, c.max_unit_price - min(cheapest[oid] for oid in c.offers)) * c.quantity
+        if c.offers not in lowest:
+            lowest[c.offers] = min(cheapest[oid] for oid in c.offers)
+        total += max(0, c.max_unit_price - lowest[c.offers]) * c.quantity
     return total
 
 
