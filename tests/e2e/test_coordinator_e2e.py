@@ -6,7 +6,8 @@ seeded cross-manufacturer pool on both nodes. The buyer finds both offers by sea
 substitutes; the coordinator is killed with SIGKILL between commitments and restarted (its log replays,
 nothing is lost); it clears now; both nodes verify and apply the clearing; the buyer settles and the
 orders appear at both manufacturers. The published input and result pass `mercato pool verify`, a
-doctored result fails it. A second start of the same network reuses the coordinator's data.
+doctored result fails it. A second start of the same network reuses the coordinator's data and runs
+the demo's cross-manufacturer pool step on a fresh pool.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from mercato.buyer.sdk.client import Client
 from mercato.buyer.sdk.pools import Commitment, PoolOffer, Pools, pool_offers
 from mercato.network import seeds
 from mercato.network.demo import BILLING, FULFILLMENT
+from mercato.network.demo_pool import run_cross_pool
 from mercato.network.local import LocalNetwork, NetworkPlan, coordinator_ready
 from mercato.network.processes import wait_until
 from tests.e2e.test_network import mercato
@@ -193,3 +195,14 @@ def test_a_cross_manufacturer_pool_through_the_coordinator_process(tmp_path: Pat
         assert again["state"] == "cleared" and again["commitments"] == 5
         assert httpx.get(f"{plan.coordinator_url}/pool/{POOL}/result", timeout=10).content == before
         assert [e["type"] for e in coordinator_log(plan)].count("offer") == 2
+
+        # and takes new pools: the demo's cross-manufacturer step (`mercato demo --sellers 8`)
+        async def demo_step() -> dict[str, Any]:
+            async with Client(plan.buyer_url, plan.buyer_token()) as client:
+                return await run_cross_pool(plan, client, BILLING, FULFILLMENT)
+
+        demo = asyncio.run(demo_step())
+    assert demo["verified"] is True and list(demo["rejected"].values()) == ["price_not_reached"]
+    assert set(demo["orders_per_manufacturer"]) == {first.subscriber_id, second.subscriber_id}
+    assert all(n > 0 for n in demo["orders_per_manufacturer"].values())
+    assert sum(demo["orders_per_manufacturer"].values()) == len(demo["orders"]) == 4

@@ -209,7 +209,19 @@ class Demo:
             f"clearing verified: {p['verified']}"
         )
 
+    async def cross_pool(self) -> str:
+        from mercato.network.demo_pool import run_cross_pool
+
+        p = await run_cross_pool(self.plan, self.client, BILLING, FULFILLMENT)
+        self.report.pool["cross_manufacturer"] = p
+        per = ", ".join(
+            f"{n} at {bpp.split('.')[0]}" for bpp, n in sorted(p["orders_per_manufacturer"].items())
+        )
+        return f"{p['commitments']} commitments, cleared by the coordinator; orders {per}; verified"
+
     async def run(self) -> DemoReport:
+        # with two manufacturers (--sellers 8), also a pool across both, cleared by the pool coordinator
+        cross = (("cross_pool", self.cross_pool),) if len(self.plan.manufacturers()) >= 2 else ()
         for name, work in (
             ("search", self.search),
             ("checkout", self.checkout),
@@ -217,6 +229,7 @@ class Demo:
             ("deliver", self.deliver),
             ("rate", self.rate),
             ("pool", self.pool),
+            *cross,
         ):
             if not await self.step(name, work):
                 break

@@ -5,6 +5,9 @@ search (their ``pool`` tags), commits four times through the SDK (signed by the 
 the progress; the manufacturer clears the pool now instead of waiting for the deadline; the buyer
 node verifies the published clearing and places one order per accepted commitment through
 select / init / confirm; the manufacturer sees the orders and one production order per running offer.
+
+With two manufacturers in the network, :func:`run_cross_pool` does the same across both, cleared by
+the network's pool coordinator (``mercato pool serve``) instead of a manufacturer's node.
 """
 
 from __future__ import annotations
@@ -19,11 +22,12 @@ import httpx
 from mercato.buyer.sdk.client import Client
 from mercato.buyer.sdk.pools import Pools, pool_offers
 from mercato.network import seeds
-from mercato.network.local import SellerNode
+from mercato.network.local import NetworkPlan, SellerNode, pool_offer_spec
 from mercato.pools.signed import rfc3339
 from mercato.pools.verify import verify
 
 SEARCH_TEXT = "group run"
+CROSS_SEARCH_TEXT = "pressure cooker"
 
 
 def _check(ok: bool, message: str) -> None:
@@ -118,6 +122,85 @@ async def run_pool(
         "orders": orders,
         "rejected": rejected,
         "production_orders": production,
+        "objective": result["objective"],
+        "verified": verdict.ok,
+    }
+
+
+async def run_cross_pool(
+    plan: NetworkPlan, client: Client, billing: dict[str, Any], fulfillment: dict[str, Any]
+) -> dict[str, Any]:
+    """A pool across the plan's first two manufacturers, cleared by its pool coordinator.
+
+    Both open a fresh pool naming the coordinator, each with its seeded pressure-cooker offer; the
+    buyer finds both by search and commits five times (two with the other maker as a substitute);
+    the coordinator clears now; both nodes fetch, verify and apply the clearing; the buyer settles
+    (one order per accepted commitment, at whichever maker got it); the published clearing verifies.
+    """
+    makers = plan.manufacturers()[:2]
+    _check(len(makers) == 2, "the network has fewer than two manufacturers")
+    pool_id = f"demo-cross-{uuid.uuid4().hex[:8]}"
+    deadline = datetime.now(UTC) + timedelta(minutes=30)
+    for which, node in enumerate(makers):
+        offer = seeds.CROSS_POOL_OFFERS[which]
+        headers = {"Authorization": f"Bearer {node.admin_token()}"}
+        async with httpx.AsyncClient(base_url=node.url, headers=headers, timeout=60) as admin:
+            body = {"deadline": rfc3339(deadline), "capacity": seeds.CROSS_POOL_CAPACITY[which],
+                    "coordinator": plan.coordinator_url}  # fmt: skip
+            r = await admin.put(f"/admin/pools/{pool_id}", json=body)
+            _check(r.status_code == 200, f"{node.slug}: create pool: HTTP {r.status_code} {r.text[:300]}")
+            spec = pool_offer_spec(offer, deadline)
+            r = await admin.put(f"/admin/pools/{pool_id}/offers/{offer.sku}-{pool_id}", json=spec)
+            _check(r.status_code == 200, f"{node.slug}: pool offer: HTTP {r.status_code} {r.text[:300]}")
+
+    found = await client.search(CROSS_SEARCH_TEXT, deadline=3.0, mode="both").collect()
+    by_maker = {o.bpp_id: o for o in pool_offers(found) if o.pool == pool_id}
+    _check(len(by_maker) == 2, f"search found {len(by_maker)} of the pool's 2 offers")
+    a, b = (by_maker[n.subscriber_id] for n in makers)
+    pools = Pools(client)
+    expires = deadline + timedelta(days=1)
+    plan_ = [  # (offers most preferred first, quantity, max unit price)
+        ([a, b], 25, 2_60_000),  # either maker will do
+        ([a], 40, 2_55_000),
+        ([b], 30, 2_45_000),
+        ([b, a], 35, 2_50_000),
+        ([a], 5, 2_00_000),  # below every tier: price not reached
+    ]
+    made = [await pools.commit(o, quantity=q, max_unit_price=p, expires_at=expires) for o, q, p in plan_]
+
+    async with httpx.AsyncClient(timeout=60) as http:
+        token = {"Authorization": f"Bearer {plan.coordinator_token()}"}
+        r = await http.post(f"{plan.coordinator_url}/pool/{pool_id}/clear", headers=token)
+        _check(r.status_code == 200, f"coordinator: clear: HTTP {r.status_code} {r.text[:300]}")
+        for node in makers:  # each node fetches the clearing, verifies it, applies it
+            auth = {"Authorization": f"Bearer {node.admin_token()}"}
+            r = await http.post(f"{node.url}/admin/pools/{pool_id}/settle", headers=auth)
+            _check(r.status_code == 200, f"{node.slug}: settle: HTTP {r.status_code} {r.text[:300]}")
+        settled = await pools.settle(plan.coordinator_url, pool_id, billing=billing, fulfillment=fulfillment)
+        errors = [c["error"] for c in settled["commitments"] if c.get("error")]
+        _check(not errors, f"settle: orders failed: {errors}")
+        orders = {c["commitment"]: c["order"]["order_id"] for c in settled["commitments"] if c.get("order")}
+        rejected = {c["commitment"]: c["reason"] for c in settled["commitments"] if c["state"] == "rejected"}
+        _check(rejected == {made[4].id: "price_not_reached"}, f"rejected {rejected}")
+        _check(len(orders) == 4, f"{len(orders)} of 4 commitments ordered")
+        per_maker: dict[str, int] = {}
+        for node in makers:
+            auth = {"Authorization": f"Bearer {node.admin_token()}"}
+            r = await http.get(f"{node.url}/admin/orders", params={"limit": 1000}, headers=auth)
+            per_maker[node.subscriber_id] = len(set(orders.values()) & {o["id"] for o in r.json()})
+        _check(sum(per_maker.values()) == len(orders), f"orders at the manufacturers: {per_maker}")
+        _check(all(per_maker.values()), f"both manufacturers should get orders: {per_maker}")
+        doc = (await http.get(f"{plan.coordinator_url}/pool/{pool_id}/input")).json()
+        result = (await http.get(f"{plan.coordinator_url}/pool/{pool_id}/result")).json()
+    verdict = await asyncio.to_thread(verify, doc, result)
+    _check(verdict.ok, f"the coordinator's clearing does not verify: {verdict.problems}")
+    return {
+        "pool": pool_id,
+        "coordinator": plan.coordinator_url,
+        "commitments": len(plan_),
+        "orders": orders,
+        "orders_per_manufacturer": per_maker,
+        "rejected": rejected,
         "objective": result["objective"],
         "verified": verdict.ok,
     }

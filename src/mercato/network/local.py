@@ -298,6 +298,17 @@ def subscribed(plan: NetworkPlan, subscriber_id: str) -> Callable[[], bool]:
     return ready
 
 
+def serving(child: Child, plan: NetworkPlan, subscriber_id: str) -> Callable[[], bool]:
+    """Listening and subscribed: on a second start the registry already lists the node as subscribed
+    before its process listens, so the port is checked too."""
+    registered = subscribed(plan, subscriber_id)
+
+    def ready() -> bool:
+        return port_open(child.port, child.address) and registered()
+
+    return ready
+
+
 # --- the seeded cross-manufacturer pool -------------------------------------------------------------
 
 
@@ -437,7 +448,7 @@ class LocalNetwork:
             "--domain", p.domain,
         )  # fmt: skip
         coord = self.start_coordinator()  # in parallel with the gateway's onboarding
-        wait_until(gw, subscribed(p, GATEWAY_ID), START_TIMEOUT_S, "subscribe with the registry")
+        wait_until(gw, serving(gw, p, GATEWAY_ID), START_TIMEOUT_S, "subscribe with the registry")
         self.say(f"gateway   {gw.url}")
         wait_until(coord, coordinator_ready(p), START_TIMEOUT_S, "answer GET /health")
         token_file = p.coordinator_dir / "admin-token"
@@ -453,7 +464,7 @@ class LocalNetwork:
         ]
         for node, child in sellers:
             wait_until(
-                child, subscribed(p, node.subscriber_id), START_TIMEOUT_S, "subscribe with the registry"
+                child, serving(child, p, node.subscriber_id), START_TIMEOUT_S, "subscribe with the registry"
             )
             if fresh[node.slug]:
                 run_cli(
@@ -489,7 +500,7 @@ class LocalNetwork:
             "--city", p.city,
             env={"MERCATO_BUYER_API_TOKEN": token},  # not on the command line, where `ps` shows it
         )  # fmt: skip
-        wait_until(buyer, subscribed(p, BUYER_ID), START_TIMEOUT_S, "subscribe with the registry")
+        wait_until(buyer, serving(buyer, p, BUYER_ID), START_TIMEOUT_S, "subscribe with the registry")
         self.say(f"buyer     {buyer.url}  (local API token in {p.buyer_token_file})")
         self.say(f"network up in {time.monotonic() - t0:.1f}s; data in {d}, logs in {d / 'logs'}")
 
