@@ -4,7 +4,6 @@ gateway built with mercato.transport (real signed HTTP), and keys served by a st
 from __future__ import annotations
 
 import asyncio
-import socket
 import threading
 import time
 import uuid
@@ -23,14 +22,9 @@ from mercato.protocol.messages import make_context
 from mercato.transport.client import BecknClient
 from mercato.transport.lookup import LookupCache, StaticKeySource, SubscriberKey
 from mercato.transport.server import BecknReceiver, Inbound
+from tests.ports import free_port
 
 TOKEN = "test-token-" + uuid.uuid4().hex
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 class Served:

@@ -33,7 +33,7 @@ from mercato.network.demo_pool import run_cross_pool
 from mercato.network.local import LocalNetwork, NetworkPlan, coordinator_ready
 from mercato.network.processes import wait_until
 from tests.e2e.test_network import mercato
-from tests.web.conftest import free_port_block
+from tests.ports import free_port_block
 
 pytestmark = pytest.mark.e2e
 POOL = seeds.CROSS_POOL_ID

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import random
 import signal
 import socket
 import subprocess
@@ -20,6 +19,7 @@ import pytest
 
 from mercato.protocol.actions import ALL_ACTIONS
 from mercato.protocol.messages import parse_request
+from tests.ports import free_port_block
 
 pytestmark = pytest.mark.e2e
 OFFSETS = (0, 1, 2, 11, 12, 13, 14)  # buyer, registry, gateway, four sellers
@@ -27,21 +27,8 @@ SCHEMAS_LIKE = "SELECT schema_name FROM information_schema.schemata WHERE schema
 
 
 def free_base() -> int:
-    """A base port whose whole block of network ports is free on loopback."""
-    # below the kernel's ephemeral range (32768+ here), which outgoing connections of the running
-    # test suite draw from: a port free now could otherwise be taken before the node binds it
-    low = int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
-    for _ in range(200):
-        base = random.randrange(10_000, max(10_020, low - 20), 20)
-        ok = True
-        for off in OFFSETS:
-            with socket.socket() as s:
-                if s.connect_ex(("127.0.0.1", base + off)) == 0:
-                    ok = False
-                    break
-        if ok:
-            return base
-    raise RuntimeError("no free block of ports")
+    """A base port with the whole block ``mercato up`` takes (base .. base + 14) free on loopback."""
+    return free_port_block(max(OFFSETS) + 1)
 
 
 def mercato(*args: str) -> list[str]:

@@ -5,7 +5,6 @@ onboarded through the registry's real /subscribe flow."""
 from __future__ import annotations
 
 import asyncio
-import socket
 import threading
 import time
 import uuid
@@ -32,16 +31,11 @@ from mercato.registry.identity import RegistryIdentity
 from mercato.transport.client import BecknClient
 from mercato.transport.lookup import LookupCache, RegistryKeySource
 from mercato.transport.server import BecknReceiver, Inbound
+from tests.ports import free_port
 
 DOMAIN = "ONDC:RET10"
 CITY = "std:080"
 ADMIN = "gw-test-admin-" + uuid.uuid4().hex
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 class ThreadServer:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import socket
 import stat
 import subprocess
 import sys
@@ -22,17 +21,12 @@ from mercato.protocol.onboarding import (
     build_subscribe_request,
     verify_lookup_response,
 )
+from tests.ports import free_port
 
 from .conftest import Behaviour, CallbackServer
 
 pytestmark = pytest.mark.e2e
 TOKEN = "e2e-secret-token-5f1c"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def mercato(*args: str, cwd: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -19,31 +18,13 @@ from typing import Any
 import pytest
 
 from tests.conftest import REPO
+from tests.ports import free_port_block
 
 CHROMIUM = os.environ.get("MERCATO_CHROMIUM", "/usr/bin/chromium")
 DOCS_IMAGES = REPO / "docs" / "images"
 VIEWPORT = {"width": 1280, "height": 860}
 # a page answered with one of these is a page the server meant to show (validation errors, not found)
 INTENDED_STATUSES = {400, 404, 409, 422}
-
-
-def free_port_block(size: int, start: int = 20000, stop: int = 32000) -> int:
-    """A base port whose ``size`` ports are free on loopback, below the kernel's ephemeral range."""
-    import random
-
-    low = int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
-    stop = min(stop, low - size)
-    for _ in range(200):
-        base = random.randrange(start, stop)
-        ok = True
-        for port in range(base, base + size):
-            with socket.socket() as s:
-                if s.connect_ex(("127.0.0.1", port)) == 0:
-                    ok = False
-                    break
-        if ok:
-            return base
-    raise RuntimeError("no free block of ports")
 
 
 class PageWatch:

@@ -22,9 +22,9 @@ import pytest
 
 from mercato.seller.config import set_console_password, write_starter
 from mercato.seller.console.passwords import hash_password
+from tests.ports import free_port_block
 from tests.seller.node.harness import CLI, Bap, Proc, Seller, checkout, item_body, stock_up, wait_http
 from tests.supply.test_scenario import base
-from tests.web.conftest import free_port_block
 
 pytestmark = pytest.mark.e2e
 USER, PASSWORD = "meera", "brass kettles 4 all"

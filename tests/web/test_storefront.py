@@ -19,7 +19,7 @@ import pytest
 from mercato.network import seeds
 from mercato.network.local import LocalNetwork, NetworkPlan
 from mercato.pools.signed import rfc3339
-from tests.web.conftest import free_port_block
+from tests.ports import free_port_block
 
 pytestmark = pytest.mark.e2e
 

@@ -5,7 +5,6 @@ requests and records every callback after verifying its signature (mercato.trans
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import threading
@@ -33,15 +32,10 @@ from mercato.protocol.signing import digest_header, sign
 from mercato.seller.config import write_starter
 from mercato.transport.lookup import LookupCache, RegistryKeySource
 from mercato.transport.server import BecknReceiver, Inbound
+from tests.ports import free_port
 from tests.transport.transport_helpers import ServerThread
 
 CLI = [sys.executable, "-c", "from mercato.cli import main; main()"]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def wait_http(
