@@ -7,7 +7,7 @@ import json
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from mercato.seller.store import stock
+from mercato.seller.store import stock, supply_late
 from mercato.seller.store import supply as store_supply
 from mercato.transport.lookup import StaticKeySource, SubscriberKey
 from tests.pools.test_seller_pools import BUYER, commitment, send, setup_pool
@@ -201,7 +201,7 @@ def test_an_order_page_shows_its_supply_promise(shop: Shop) -> None:
     hold = ConfirmHold(shop.node.env, basket, oid, now)
     req = ConfirmRequest("bap.example", "txn-" + oid, basket, bap_uri="http://127.0.0.1:9")
     confirm(shop.node.store, req, order_id=oid, now=now, respond=on_confirm, hold=hold)
-    promise = store_supply.promise_of(shop.node.store, oid)
+    promise = supply_late.promise_of(shop.node.store, oid)
     assert promise is not None
     shop.login()
     page = shop.client.get(f"/console/orders/{oid}").text

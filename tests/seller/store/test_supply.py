@@ -13,10 +13,11 @@ import pytest
 from sqlalchemy import func, select
 
 from mercato.seller.domain import InsufficientStock, InvalidInput, LineRequest, UnknownEntity
-from mercato.seller.store import Callback, Store, stock
+from mercato.seller.store import Callback, Store, stock, supply_late
 from mercato.seller.store import supply as store_supply
 from mercato.seller.store.checkout import Basket, ConfirmRequest, confirm
-from mercato.seller.store.supply import SupplyPromiseRow, SupplyTwinRow
+from mercato.seller.store.supply import SupplyPromiseRow
+from mercato.seller.store.twin import SupplyTwinRow
 from mercato.supply.errors import PromiseUnavailable, SupplyInputError
 from mercato.transport.outbox import outbox_table
 from tests.seller.store.helpers import BAP_URI, T0, make_shop, on_confirm
@@ -103,7 +104,7 @@ def test_confirm_reserves_capacity_and_components_with_the_order(shop: Store) ->
     assert p.lines[0].source.value == "production"
     pos = store_supply.production_orders(shop, open_only=True)
     assert [(po.item_id, po.quantity, po.order_id, po.line_id) for po in pos] == [("MUG", 15, order_id, "M1")]
-    promised = store_supply.promise_of(shop, order_id)
+    promised = supply_late.promise_of(shop, order_id)
     assert promised is not None and promised["deliver_on"] == "2025-03-08"
     # the same capacity is not promised twice: the next 15 finish later
     p2 = store_supply.promise(shop, [("MUG", 15)], "std:080", T0)
@@ -180,22 +181,22 @@ def _outbox(store: Store, action: str) -> list[dict[str, Any]]:
 
 def test_a_line_down_flags_the_order_late_and_tells_the_buyer(shop: Store) -> None:
     order_id, p = _confirm(shop, "MUG", 15)
-    assert store_supply.check_late(shop, T0, _notify) == []
-    risks = store_supply.add_downtime(shop, "M1", date(2025, 3, 3), date(2025, 3, 6), "motor", T0, _notify)
+    assert supply_late.check_late(shop, T0, _notify) == []
+    risks = supply_late.add_downtime(shop, "M1", date(2025, 3, 3), date(2025, 3, 6), "motor", T0, _notify)
     assert [r.order_id for r in risks] == [order_id]
     new = risks[0].new_delivery
     assert new is not None and new > p.delivery_date
-    promised = store_supply.promise_of(shop, order_id)
+    promised = supply_late.promise_of(shop, order_id)
     assert promised is not None and promised["late"] and promised["deliver_on"] == new.isoformat()
     assert promised["promised_on"] == p.delivery_date.isoformat()
     sent = _outbox(shop, "on_update")
     assert [(m["order_id"], m["deliver_on"]) for m in sent] == [(order_id, new.isoformat())]
     assert [po.id for po in store_supply.production_orders(shop) if po.late] == [risks[0].production_order_id]
     # checking again tells nobody twice
-    store_supply.check_late(shop, T0, _notify)
+    supply_late.check_late(shop, T0, _notify)
     assert len(_outbox(shop, "on_update")) == 1
     with pytest.raises(SupplyInputError, match="unknown line"):
-        store_supply.add_downtime(shop, "M9", date(2025, 3, 3), date(2025, 3, 6), "", T0, _notify)
+        supply_late.add_downtime(shop, "M9", date(2025, 3, 3), date(2025, 3, 6), "", T0, _notify)
 
 
 def test_a_late_component_receipt_flags_the_order(shop: Store) -> None:
@@ -204,11 +205,11 @@ def test_a_late_component_receipt_flags_the_order(shop: Store) -> None:
     store_supply.put_twin(shop, doc, T0)
     order_id, p = _confirm(shop, "MUG", 15)  # 30 CLAY: 10 now, 50 on Mar 10
     assert p.lines[0].ship_date > date(2025, 3, 10)
-    risks = store_supply.move_receipt(shop, "PO-CLAY", date(2025, 3, 20), T0, _notify)
+    risks = supply_late.move_receipt(shop, "PO-CLAY", date(2025, 3, 20), T0, _notify)
     assert [r.order_id for r in risks] == [order_id]
     assert risks[0].expected_on >= date(2025, 3, 20)
     with pytest.raises(SupplyInputError, match="no scheduled receipt"):
-        store_supply.move_receipt(shop, "nope", date(2025, 3, 20), T0, _notify)
+        supply_late.move_receipt(shop, "nope", date(2025, 3, 20), T0, _notify)
 
 
 def test_pool_production_orders_are_scheduled_from_their_dates(shop: Store) -> None:
@@ -224,7 +225,7 @@ def test_pool_production_orders_are_scheduled_from_their_dates(shop: Store) -> N
     (slot,) = store_supply.schedule(shop, T0)
     assert slot.job.id == "pool-run-1" and slot.job.release == date(2025, 3, 3)
     assert slot.job.due == date(2025, 3, 7) and slot.late_days == 0
-    assert store_supply.check_late(shop, T0, _notify) == []
+    assert supply_late.check_late(shop, T0, _notify) == []
     before = stock.levels(shop, ["MUG"])[("MUG", "L1")].on_hand
     store_supply.start_production(shop, "pool-run-1", T0)
     store_supply.complete_production(shop, "pool-run-1", T0)

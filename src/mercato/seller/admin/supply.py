@@ -23,7 +23,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from mercato.seller.domain import DomainError
 from mercato.seller.handlers import Env
 from mercato.seller.handlers.supply import late_notifier
-from mercato.seller.store import Store
+from mercato.seller.store import Store, supply_late
 from mercato.seller.store import supply as store_supply
 from mercato.supply.errors import PromiseUnavailable, SupplyInputError
 
@@ -78,7 +78,7 @@ def now() -> datetime:
     return datetime.now(UTC)
 
 
-def risk_json(r: store_supply.LateRisk) -> dict[str, Any]:
+def risk_json(r: supply_late.LateRisk) -> dict[str, Any]:
     return {
         "production_order_id": r.production_order_id,
         "order_id": r.order_id,
@@ -175,7 +175,7 @@ def supply_router(host: SupplyHost) -> APIRouter:
     @r.post("/downtime", summary="A line is down for dates: re-check promises, tell late buyers")
     def downtime(body: DowntimeIn) -> list[dict[str, Any]]:
         risks = run(
-            store_supply.add_downtime,
+            supply_late.add_downtime,
             host.store,
             body.line,
             body.start,
@@ -189,7 +189,7 @@ def supply_router(host: SupplyHost) -> APIRouter:
 
     @r.post("/receipts/{ref}/date", summary="A scheduled receipt moves: re-check promises, tell late buyers")
     def receipt_date(ref: str, body: ReceiptDateIn) -> list[dict[str, Any]]:
-        risks = run(store_supply.move_receipt, host.store, ref, body.date, now(), late_notifier(host.env))
+        risks = run(supply_late.move_receipt, host.store, ref, body.date, now(), late_notifier(host.env))
         host.wake()
         return [risk_json(x) for x in risks]
 
@@ -199,7 +199,7 @@ def supply_router(host: SupplyHost) -> APIRouter:
 
     @r.get("/orders/{order_id}", summary="The promise made for an order")
     def order_promise(order_id: str) -> dict[str, Any]:
-        p = store_supply.promise_of(host.store, order_id)
+        p = supply_late.promise_of(host.store, order_id)
         if p is None:
             raise HTTPException(404, f"no supply promise for order {order_id!r}")
         return p

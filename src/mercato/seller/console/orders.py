@@ -19,7 +19,7 @@ from mercato.seller.domain.cancellation import Party, reasons_for
 from mercato.seller.handlers.orders import notifier
 from mercato.seller.store import aftersales as store_aftersales
 from mercato.seller.store import orders as store_orders
-from mercato.seller.store import supply as store_supply
+from mercato.seller.store import supply_late
 from mercato.seller.store.tables import ReturnRow
 
 from . import data, forms
@@ -126,7 +126,7 @@ def order_view(console: Console, order_id: str) -> dict[str, Any]:
         "refundable": order.paid.amount - order.refunded.amount,
         "history": list(reversed(order.history)),
         "column": data.column_of(order.state.value, order.fulfillment_state.value),
-        "promise": store_supply.promise_of(store, order_id),
+        "promise": supply_late.promise_of(store, order_id),
         "returns": returns_of(console, order_id),
     }
 

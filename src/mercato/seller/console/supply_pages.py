@@ -16,6 +16,7 @@ from starlette.responses import Response
 from mercato.seller.domain import DomainError
 from mercato.seller.handlers.supply import late_notifier
 from mercato.seller.store import supply as store_supply
+from mercato.seller.store import supply_late
 from mercato.supply.errors import SupplyInputError
 
 from . import forms, replenishment
@@ -120,7 +121,7 @@ def add_supply_routes(r: APIRouter, console: Console) -> None:
         host = console.host
         try:
             risks = await run_in_threadpool(
-                store_supply.add_downtime,
+                supply_late.add_downtime,
                 host.store,
                 line,
                 days[0],

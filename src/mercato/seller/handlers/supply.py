@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from mercato.protocol.messages import format_timestamp
 from mercato.seller.domain import FulfillmentType, InsufficientStock, Order, Quote
-from mercato.seller.store import Callback
+from mercato.seller.store import Callback, supply_late
 from mercato.seller.store import orders as store_orders
 from mercato.seller.store import supply as store_supply
 from mercato.seller.store.checkout import Basket
@@ -111,7 +111,7 @@ def set_window(message: dict[str, Any], window: Window) -> None:
     stop["time"] = {"range": {"start": format_timestamp(window[0]), "end": format_timestamp(window[1])}}
 
 
-def late_notifier(env: Env) -> store_supply.LateNotifier:
+def late_notifier(env: Env) -> supply_late.LateNotifier:
     """Builds the unsolicited on_update that tells a buyer the new delivery date of a late order."""
 
     def build(order_id: str, new_date: date) -> Callback | None:

@@ -15,9 +15,7 @@ scheduling side of production orders (``seller_production_orders``, shared with 
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Sequence
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -29,36 +27,24 @@ from sqlalchemy import (
     Integer,
     String,
     bindparam,
-    column,
     delete,
     select,
-    table,
     update,
 )
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from mercato.db import UTCDateTime
-from mercato.seller.domain import InvalidInput, UnknownEntity
-from mercato.supply.errors import PromiseUnavailable, SupplyInputError
-from mercato.supply.model import Receipt, Twin, parse_twin
-from mercato.supply.promise import Plan, Promise, StockReservation, route_days
+from mercato.seller.domain import InvalidInput
+from mercato.supply.errors import PromiseUnavailable
+from mercato.supply.model import Receipt, Twin
+from mercato.supply.promise import Plan, Promise, StockReservation
 from mercato.supply.schedule import Job, Slot
 
-from .callbacks import Callback, send_later
+from .production import OPEN, PO, ProductionOrderView, _get_po, _views
 from .stock import lock_keys, write_back
-from .tables import ID, Base, ItemRow, LocationRow, StockLevelRow, table_of
+from .tables import ID, Base, StockLevelRow, table_of
+from .twin import clear_twin, put_twin, twin_document, twin_of
 from .txn import Store, check_now
-
-CACHE_SECONDS = 5.0
-OPEN = ("planned", "started")
-
-
-class SupplyTwinRow(Base):
-    __tablename__ = "seller_supply_twin"
-    id: Mapped[str] = mapped_column(String(32), primary_key=True)
-    document: Mapped[dict[str, Any]] = mapped_column(JSON)
-    version: Mapped[int] = mapped_column(BigInteger)
-    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
 class SupplyPromiseRow(Base):
@@ -84,31 +70,6 @@ class SupplyReservationRow(Base):
     draw_on: Mapped[date] = mapped_column(Date)
 
 
-# seller_production_orders belongs to the pools' store module; scheduling reads and writes it as a
-# plain table (its own columns plus the ones migration s0003 added).
-PO = table(
-    "seller_production_orders",
-    column("id", String),
-    column("item_id", String),
-    column("quantity", BigInteger),
-    column("unit_price", BigInteger),
-    column("currency", String),
-    column("production_start", UTCDateTime()),
-    column("delivery_start", UTCDateTime()),
-    column("delivery_end", UTCDateTime()),
-    column("source", String),
-    column("state", String),
-    column("created_at", UTCDateTime()),
-    column("line_id", String),
-    column("location_id", String),
-    column("order_id", String),
-    column("release_on", Date),
-    column("due_on", Date),
-    column("expected_on", Date),
-    column("late", Boolean),
-    column("started_at", UTCDateTime()),
-    column("completed_at", UTCDateTime()),
-)
 _LEVELS = table_of(StockLevelRow)
 _DRAWS_T = table_of(SupplyReservationRow)
 # Built once (the plan is read on every select of a node with a twin).
@@ -127,144 +88,7 @@ _READ_DRAWS = select(
 ).order_by(_DRAWS_T.c.id)  # fmt: skip
 
 
-# -- the twin document ----------------------------------------------------------------------------
-
-_cache: dict[int, tuple[float, int, Twin | None]] = {}
-
-
-def _key(store: Store) -> int:
-    return id(store.engine)
-
-
-def forget(store: Store) -> None:
-    _cache.pop(_key(store), None)
-
-
-def twin_of(store: Store) -> Twin | None:
-    """The node's twin (None: no twin configured), cached for :data:`CACHE_SECONDS`."""
-    hit = _cache.get(_key(store))
-    if hit is not None and time.monotonic() - hit[0] < CACHE_SECONDS:
-        return hit[2]
-    with store.read() as s:
-        row = s.get(SupplyTwinRow, "twin")
-        doc, version = (row.document, row.version) if row is not None else (None, 0)
-    if hit is not None and hit[1] == version:
-        twin = hit[2]
-    else:
-        twin = parse_twin(doc, "stored twin") if doc is not None else None
-    _cache[_key(store)] = (time.monotonic(), version, twin)
-    return twin
-
-
-def twin_document(store: Store) -> dict[str, Any] | None:
-    with store.read() as s:
-        row = s.get(SupplyTwinRow, "twin")
-        return None if row is None else dict(row.document)
-
-
-def put_twin(store: Store, document: Mapping[str, Any], now: datetime) -> Twin:
-    """Validate and store the twin document (``SupplyInputError`` listing every problem: nothing stored)."""
-    check_now(now)
-    twin = parse_twin(document)
-    doc = twin.to_dict()
-    with store.write() as s:
-        row = s.get(SupplyTwinRow, "twin")
-        if row is None:
-            s.add(SupplyTwinRow(id="twin", document=doc, version=1, updated_at=now))
-        else:
-            row.document, row.version, row.updated_at = doc, row.version + 1, now
-        _make_to_order(s, twin, now)
-    forget(store)
-    return twin
-
-
-def _make_to_order(s: Session, twin: Twin, now: datetime) -> None:
-    """Items a line makes may be sold beyond stock where the line stands (the twin promises them from
-    capacity): set the backorder flag of those catalog items at those catalog locations."""
-    keys = sorted({(r.item, ln.location) for ln in twin.lines for r in ln.rates})
-    keys = [
-        (i, loc) for i, loc in keys if s.get(ItemRow, i) is not None and s.get(LocationRow, loc) is not None
-    ]
-    if not keys:
-        return
-    book = lock_keys(s, keys)
-    entries = [
-        book.set_backorder(i, loc, True, now, "made to order: the supply twin promises from capacity")
-        for i, loc in keys
-        if not book.level(i, loc).backorder
-    ]
-    if entries:
-        write_back(s, book, entries)
-
-
-def clear_twin(store: Store) -> None:
-    with store.write() as s:
-        s.execute(delete(SupplyTwinRow))
-    forget(store)
-
-
-def _edit_twin(s: Session, edit: Callable[[dict[str, Any]], None], now: datetime) -> Twin:
-    row = s.get(SupplyTwinRow, "twin", with_for_update=True)
-    if row is None:
-        raise SupplyInputError(["this node has no supply twin; load one first"])
-    doc = dict(row.document)
-    edit(doc)
-    twin = parse_twin(doc)
-    row.document, row.version, row.updated_at = twin.to_dict(), row.version + 1, now
-    return twin
-
-
 # -- the plan -------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class ProductionOrderView:
-    id: str
-    item_id: str
-    quantity: int
-    source: str
-    state: str
-    line_id: str | None
-    location_id: str | None
-    order_id: str | None
-    release_on: date | None
-    due_on: date | None
-    expected_on: date | None
-    late: bool
-    started_at: datetime | None
-    completed_at: datetime | None
-
-    def to_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {}
-        for k, v in self.__dict__.items():
-            out[k] = v.isoformat() if isinstance(v, (date, datetime)) else v
-        return out
-
-
-def _views(s: Session, where: Any = None, stmt: Any = None) -> list[ProductionOrderView]:
-    if stmt is None:
-        stmt = select(PO).order_by(PO.c.created_at, PO.c.id)
-        if where is not None:
-            stmt = stmt.where(where)
-    return [
-        ProductionOrderView(
-            r.id,
-            r.item_id,
-            r.quantity,
-            r.source,
-            r.state,
-            r.line_id,
-            r.location_id,
-            r.order_id,
-            r.release_on,
-            r.due_on,
-            r.expected_on,
-            bool(r.late),
-            r.started_at,
-            r.completed_at,
-        )
-        for r in s.connection().execute(stmt)
-    ]
 
 
 def _job_of(twin: Twin, po: Any, today: date) -> Job | None:
@@ -527,13 +351,6 @@ def production_orders(store: Store, open_only: bool = False) -> list[ProductionO
         return _views(s, PO.c.state.in_(OPEN) if open_only else None)
 
 
-def _get_po(s: Session, po_id: str) -> ProductionOrderView:
-    found = _views(s, PO.c.id == po_id)
-    if not found:
-        raise UnknownEntity("production order", po_id)
-    return found[0]
-
-
 def start_production(store: Store, po_id: str, now: datetime) -> ProductionOrderView:
     """Start a planned production order: its components leave stock (ledger, with the order as ref)."""
     check_now(now)
@@ -615,161 +432,15 @@ def schedule(store: Store, now: datetime) -> list[Slot]:
     return sorted(plan.slots().values(), key=lambda sl: (sl.job.line, sl.start, sl.job.id))
 
 
-# -- disruptions and late risk --------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class LateRisk:
-    production_order_id: str
-    order_id: str | None
-    due_on: date
-    expected_on: date  # the day it now finishes
-    new_delivery: date | None  # for an order: the delivery date the buyer is told now
-
-
-# Builds the unsolicited on_update telling the buyer of ``order_id`` its new delivery date.
-LateNotifier = Callable[[str, date], Callback | None]
-
-
-def check_late(store: Store, now: datetime, notify: LateNotifier | None = None) -> list[LateRisk]:
-    """Re-plan with the twin's current disruptions: flag every open production order that can no longer
-    finish by its due day, give each affected order a new delivery date and tell its buyer (the flag,
-    the new date and the on_update commit together). Orders back on time lose their flag."""
-    check_now(now)
-    twin = twin_of(store)
-    if twin is None:
-        return []
-    with store.write() as s:
-        return _check_late(s, twin, now, notify)
-
-
-def _check_late(s: Session, twin: Twin, now: datetime, notify: LateNotifier | None) -> list[LateRisk]:
-    today = now.astimezone(UTC).date()
-    plan = plan_in(s, twin, today)
-    # a component arriving later than planned moves its job's release day
-    releases: dict[str, date] = {}
-    base = Plan(plan.twin, today, [], plan.jobs)
-    for r in sorted(plan.reservations, key=lambda r: (r.date, r.ref)):
-        got = base.atp(r.item, r.location, r.quantity)
-        day = got if got is not None else today + timedelta(days=3 * 366)
-        base.reservations.append(StockReservation(r.item, r.location, r.quantity, max(day, r.date), r.ref))
-        releases[r.ref] = max(releases.get(r.ref, today), day)
-    plan.jobs = [
-        Job(j.id, j.item, j.quantity, j.line, j.due, max(j.release, releases.get(j.id, j.release)))
-        for j in plan.jobs
-    ]
-    slots = plan.slots()
-    out: list[LateRisk] = []
-    worst: dict[str, date] = {}
-    for po in _views(s, PO.c.state.in_(OPEN)):
-        slot = slots.get(po.id)
-        if slot is None:
-            continue
-        late = slot.finish > slot.job.due
-        s.execute(
-            update(PO).where(PO.c.id == po.id).values(late=late, expected_on=slot.finish if late else None)
-        )
-        if not late:
-            continue
-        new = None
-        if po.order_id:
-            row = s.get(SupplyPromiseRow, po.order_id)
-            if row is not None:
-                days = route_days(twin, twin.line(slot.job.line).location, row.city) or 0
-                # a component job delays its parent by as much as it is late
-                new = max(
-                    row.deliver_on,
-                    slot.finish + timedelta(days=1 + days),
-                    row.promised_on + timedelta(days=slot.late_days),
-                )
-                worst[po.order_id] = max(worst.get(po.order_id, new), new)
-        out.append(LateRisk(po.id, po.order_id, slot.job.due, slot.finish, new))
-    for order_id, new in sorted(worst.items()):
-        row = s.get(SupplyPromiseRow, order_id)
-        assert row is not None
-        if new > row.deliver_on:
-            row.deliver_on, row.late, row.updated_at = new, True, now
-            if notify is not None:
-                cb = notify(order_id, new)
-                if cb is not None:
-                    send_later(s, cb)
-    return out
-
-
-def add_downtime(
-    store: Store,
-    line_id: str,
-    start: date,
-    end: date,
-    reason: str,
-    now: datetime,
-    notify: LateNotifier | None = None,
-) -> list[LateRisk]:
-    """A line is down from ``start`` to ``end``: record it in the twin and re-check every promise."""
-    check_now(now)
-
-    def edit(doc: dict[str, Any]) -> None:
-        doc.setdefault("downtime", []).append(
-            {"line": line_id, "start": start.isoformat(), "end": end.isoformat(), "reason": reason}
-        )
-
-    with store.write() as s:
-        twin = _edit_twin(s, edit, now)
-        out = _check_late(s, twin, now, notify)
-    forget(store)
-    return out
-
-
-def move_receipt(
-    store: Store, ref: str, new_date: date, now: datetime, notify: LateNotifier | None = None
-) -> list[LateRisk]:
-    """A scheduled receipt (by ``ref``) arrives on ``new_date`` instead: record it and re-check promises."""
-    check_now(now)
-
-    def edit(doc: dict[str, Any]) -> None:
-        hits = [r for r in doc.get("receipts", []) if r.get("ref") == ref]
-        if not hits:
-            raise SupplyInputError([f"no scheduled receipt with ref {ref!r}"])
-        for r in hits:
-            r["date"] = new_date.isoformat()
-
-    with store.write() as s:
-        twin = _edit_twin(s, edit, now)
-        out = _check_late(s, twin, now, notify)
-    forget(store)
-    return out
-
-
-def promise_of(store: Store, order_id: str) -> dict[str, Any] | None:
-    with store.read() as s:
-        row = s.get(SupplyPromiseRow, order_id)
-        if row is None:
-            return None
-        return {
-            "order_id": row.order_id,
-            "city": row.city,
-            "ship_on": row.ship_on.isoformat(),
-            "deliver_on": row.deliver_on.isoformat(),
-            "promised_on": row.promised_on.isoformat(),
-            "late": row.late,
-            "lines": row.lines,
-        }
-
-
 __all__ = [
-    "LateRisk",
     "ProductionOrderView",
     "PromiseUnavailable",
-    "add_downtime",
-    "check_late",
     "clear_twin",
     "complete_production",
     "create_production_order",
-    "move_receipt",
     "plan_in",
     "production_orders",
     "promise",
-    "promise_of",
     "put_twin",
     "reserve_in",
     "schedule",
