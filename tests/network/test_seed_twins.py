@@ -7,7 +7,7 @@ from datetime import date
 import pytest
 
 from mercato.network import seeds
-from mercato.supply.model import parse_twin
+from mercato.supply.parse import parse_twin
 from mercato.supply.promise import Plan, Source
 
 

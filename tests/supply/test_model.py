@@ -13,7 +13,8 @@ from hypothesis import strategies as st
 from mercato.supply.calendar import Calendar
 from mercato.supply.errors import SupplyInputError
 from mercato.supply.loader import load_twin
-from mercato.supply.model import BomLine, LocationKind, bom_cycle, parse_twin
+from mercato.supply.model import BomLine, LocationKind
+from mercato.supply.parse import bom_cycle, parse_twin
 from tests.supply.twin_data import twin_doc
 
 

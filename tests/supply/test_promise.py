@@ -9,7 +9,8 @@ from hypothesis import strategies as st
 
 from mercato.supply.errors import PromiseUnavailable, SupplyInputError
 from mercato.supply.execute import execute
-from mercato.supply.model import Downtime, parse_twin
+from mercato.supply.model import Downtime
+from mercato.supply.parse import parse_twin
 from mercato.supply.promise import Plan, Promise, Source, route_days
 from mercato.supply.schedule import late_jobs
 from tests.supply.twin_data import twin_doc

@@ -8,7 +8,8 @@ from hypothesis import strategies as st
 
 from mercato.supply.calendar import Calendar
 from mercato.supply.errors import SupplyInputError
-from mercato.supply.model import Downtime, Line, Rate, parse_twin
+from mercato.supply.model import Downtime, Line, Rate
+from mercato.supply.parse import parse_twin
 from mercato.supply.schedule import Job, capacity_on, late_jobs, schedule, schedule_line
 from tests.supply.twin_data import twin_doc
 

@@ -10,7 +10,8 @@ from pathlib import Path
 from typing import Any
 
 from .errors import SupplyInputError
-from .model import Twin, parse_twin
+from .model import Twin
+from .parse import parse_twin
 
 
 def load_data(path: Path) -> dict[str, Any]:

@@ -88,7 +88,7 @@ def doc_figures(out_dir: str | Path = "docs/images") -> list[Path]:
     down 26–28 Nov 2026, five orders promised before it goes down)."""
     from mercato.network import seeds
 
-    from .model import parse_twin
+    from .parse import parse_twin
     from .schedule import late_jobs
 
     out = Path(out_dir)

@@ -48,7 +48,8 @@ from pathlib import Path
 from typing import Any
 
 from .errors import SupplyInputError
-from .model import LocationKind, Twin, parse_twin
+from .model import LocationKind, Twin
+from .parse import parse_twin
 
 POLICY_TYPES = ("base_stock", "s_S", "r_Q")
 DISTRIBUTIONS = ("poisson", "normal", "continuous")

@@ -14,7 +14,8 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from mercato.db import UTCDateTime
 from mercato.supply.errors import SupplyInputError
-from mercato.supply.model import Twin, parse_twin
+from mercato.supply.model import Twin
+from mercato.supply.parse import parse_twin
 
 from .stock import lock_keys, write_back
 from .tables import Base, ItemRow, LocationRow
