@@ -20,6 +20,7 @@ import pytest
 from mercato.protocol.actions import ALL_ACTIONS
 from mercato.protocol.messages import parse_request
 from tests.ports import free_port_block
+from tests.seller.console.conftest import csrf_of
 
 pytestmark = pytest.mark.e2e
 OFFSETS = (0, 1, 2, 11, 12, 13, 14)  # buyer, registry, gateway, four sellers
@@ -170,10 +171,24 @@ def test_up_starts_stops_and_reuses_its_data(tmp_path: Path) -> None:
             time.sleep(0.5)
         else:
             raise AssertionError("the new item never reached the gateway's index")
+        # the storefront, and each seller's console with the user `mercato up` made for it
+        assert b"<form" in httpx.get(f"http://127.0.0.1:{base}/", timeout=10).content
+        password_file = data / "sellers" / "peenya-steelworks" / "console-password"
+        assert password_file.stat().st_mode & 0o777 == 0o600
+        password = password_file.read_text().strip()
+        assert password not in (data / "sellers/peenya-steelworks/seller.toml").read_text()  # only its hash
+        with httpx.Client(base_url=f"http://127.0.0.1:{base + 14}", timeout=10) as console:
+            csrf = csrf_of(console.get("/console/login").text)
+            form = {"user": "merchant", "password": password, "csrf_token": csrf}
+            r = console.post("/console/login", data={**form, "next": "/console/orders"})
+            assert r.status_code == 303 and r.headers["location"] == "/console/orders", r.text
+            assert console.get("/console/orders").status_code == 200
     finally:
         stop(first)
     catalog_files = {p: p.read_bytes() for p in data.glob("sellers/*/catalog.json")}
     assert len(catalog_files) == 4
+    passwords = {p: p.read_bytes() for p in data.glob("sellers/*/console-password")}
+    assert len(passwords) == 4
 
     second = start()
     try:
@@ -181,6 +196,7 @@ def test_up_starts_stops_and_reuses_its_data(tmp_path: Path) -> None:
         assert again == sellers  # same keys, same registrations: nothing was made anew
         assert (data / "buyer" / "buyer.api-token").read_text().strip() == token
         assert {p: p.read_bytes() for p in data.glob("sellers/*/catalog.json")} == catalog_files
+        assert {p: p.read_bytes() for p in data.glob("sellers/*/console-password")} == passwords
         stock = httpx.get(
             f"http://127.0.0.1:{base + 14}/admin/stock",
             headers={"Authorization": f"Bearer {admin_token(data)}"},

@@ -8,7 +8,7 @@ Layout of the data folder::
 
     registry/  registry.db  registry.key.json
     gateway/   gateway.db   gateway.key.json
-    sellers/<slug>/  seller.toml  seller.key.json  seller.db  catalog.json  twin.json
+    sellers/<slug>/  seller.toml  seller.key.json  seller.db  catalog.json  twin.json  console-password
     buyer/     buyer.db     buyer.key.json  buyer.api-token
     coordinator/  pools.jsonl  admin-token
     logs/      <role>.log
@@ -27,7 +27,7 @@ import secrets
 import subprocess
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -36,132 +36,16 @@ import httpx
 
 from mercato.keyfile import write_secret
 from mercato.network import seeds
+from mercato.network.plan import NetworkPlan, SellerNode
 from mercato.network.processes import Child, StartError, mercato_argv, port_open, stop_all, wait_until
 from mercato.pools.signed import rfc3339
 
 REGISTRY_ID = "registry.mercato.local"
 GATEWAY_ID = "gateway.mercato.local"
 BUYER_ID = "buyer.mercato.local"
+CONSOLE_USER = "merchant"  # each seed seller's merchant console user
 START_TIMEOUT_S = 60.0
 RETURN_DAYS = {"grocery": 2, "electronics": 7, "fashion": 10, "manufacturer": 10}
-
-
-@dataclass
-class SellerNode:
-    slug: str
-    shop: seeds.SeedShop
-    directory: Path
-    port: int
-    address: str = "127.0.0.1"
-
-    @property
-    def role(self) -> str:
-        return f"seller-{self.slug}"
-
-    @property
-    def config(self) -> Path:
-        return self.directory / "seller.toml"
-
-    @property
-    def subscriber_id(self) -> str:
-        return f"{self.slug}.mercato.local"
-
-    @property
-    def url(self) -> str:
-        return f"http://{self.address}:{self.port}"
-
-    def admin_token(self) -> str:
-        m = re.search(r'^\[admin\][^\[]*?^token\s*=\s*"([^"]*)"', self.config.read_text(), re.M | re.S)
-        if m is None:
-            raise StartError(f"{self.config}: no [admin] token")
-        return m.group(1)
-
-
-@dataclass
-class NetworkPlan:
-    data_dir: Path
-    sellers: int = 4
-    postgres: str | None = None
-    buyer_port: int = 8000
-    registry_port: int = 8001
-    gateway_port: int = 8002
-    first_seller_port: int = 8011
-    coordinator_port: int | None = None  # default: the gateway's port + 1
-    domain: str = seeds.DOMAIN
-    city: str = seeds.CITY
-    env: dict[str, str] = field(default_factory=dict)  # extra environment for every role
-    # several hosts on one machine: role -> IP address it listens on and is reached at, and
-    # role -> network namespace it runs in (roles: registry, gateway, buyer, seller-<slug>)
-    addresses: dict[str, str] = field(default_factory=dict)
-    namespaces: dict[str, str] = field(default_factory=dict)
-    seller_nodes: list[SellerNode] = field(default_factory=list)
-    # which seed shops to run (indices of seeds.shop_for); default: the first ``sellers`` of them
-    shops: tuple[int, ...] | None = None
-
-    def __post_init__(self) -> None:
-        self.data_dir = self.data_dir.resolve()
-        if self.coordinator_port is None:
-            self.coordinator_port = self.gateway_port + 1
-        indices = tuple(range(self.sellers)) if self.shops is None else self.shops
-        if len(set(indices)) != len(indices) or any(i < 0 for i in indices):
-            raise ValueError(f"shops must be distinct non-negative seed indices, got {indices}")
-        self.sellers = len(indices)
-        self.seller_nodes = []
-        for i, index in enumerate(indices):
-            shop = seeds.shop_for(index)
-            slug = seeds.slug(shop)
-            port = self.first_seller_port + i
-            node = SellerNode(slug, shop, self.data_dir / "sellers" / slug, port)
-            node.address = self.address(node.role)
-            self.seller_nodes.append(node)
-
-    def address(self, role: str) -> str:
-        return self.addresses.get(role, "127.0.0.1")
-
-    def db_url(self, role: str, sqlite_file: Path) -> str:
-        if self.postgres:
-            # every role its own schema; a ?schema=NAME on the URL becomes the schemas' prefix
-            base, _, query = self.postgres.partition("?")
-            params = [kv for kv in query.split("&") if kv]
-            prefix = next((kv.split("=", 1)[1] for kv in params if kv.startswith("schema=")), "mercato")
-            params = [kv for kv in params if not kv.startswith("schema=")]
-            params.append(f"schema={prefix}_{re.sub(r'[^a-z0-9_]', '_', role.lower())}")
-            return f"{base}?{'&'.join(params)}"
-        return f"sqlite:///{sqlite_file}"
-
-    @property
-    def registry_url(self) -> str:
-        return f"http://{self.address('registry')}:{self.registry_port}"
-
-    @property
-    def gateway_url(self) -> str:
-        return f"http://{self.address('gateway')}:{self.gateway_port}"
-
-    @property
-    def buyer_url(self) -> str:
-        return f"http://{self.address('buyer')}:{self.buyer_port}"
-
-    @property
-    def buyer_token_file(self) -> Path:
-        return self.data_dir / "buyer" / "buyer.api-token"
-
-    def buyer_token(self) -> str:
-        return self.buyer_token_file.read_text().strip()
-
-    @property
-    def coordinator_url(self) -> str:
-        return f"http://{self.address('coordinator')}:{self.coordinator_port}"
-
-    @property
-    def coordinator_dir(self) -> Path:
-        return self.data_dir / "coordinator"
-
-    def coordinator_token(self) -> str:
-        """The bearer token of the coordinator's ``POST /pool/{pool}/clear`` (made at its first start)."""
-        return (self.coordinator_dir / "admin-token").read_text().strip()
-
-    def manufacturers(self) -> list[SellerNode]:
-        return [n for n in self.seller_nodes if n.shop.kind == "manufacturer"]
 
 
 # --- the seller's config and seeded catalog ----------------------------------------------------
@@ -259,10 +143,24 @@ def prepare_seller(plan: NetworkPlan, node: SellerNode) -> bool:
     return True
 
 
-def run_cli(*args: str, attempts: int = 1) -> str:
+def ensure_console_user(node: SellerNode) -> Path:
+    """Give the seller's merchant console a user on first start (:data:`CONSOLE_USER`, a random password
+    kept 0600 in ``console-password`` next to the config; only its scrypt hash is in the config)."""
+    path = node.console_password_file
+    if not path.exists():
+        password = secrets.token_urlsafe(12)
+        run_cli(
+            "seller", "set-password", "--config", str(node.config),
+            "--user", CONSOLE_USER, "--password-stdin", stdin=password + "\n",
+        )  # fmt: skip
+        write_secret(path, (password + "\n").encode())
+    return path
+
+
+def run_cli(*args: str, attempts: int = 1, stdin: str | None = None) -> str:
     """Run a ``mercato`` command; retry when it says the failure was transient (HTTP 503)."""
     for attempt in range(1, attempts + 1):
-        proc = subprocess.run(mercato_argv(*args), capture_output=True, text=True, check=False)
+        proc = subprocess.run(mercato_argv(*args), capture_output=True, text=True, check=False, input=stdin)
         if proc.returncode == 0:
             return proc.stdout
         said = proc.stderr.strip() or proc.stdout.strip()
@@ -335,8 +233,11 @@ def open_cross_pool(plan: NetworkPlan, makers: list[tuple[int, SellerNode]]) -> 
         offer = seeds.CROSS_POOL_OFFERS[which]
         headers = {"Authorization": f"Bearer {node.admin_token()}"}
         with httpx.Client(base_url=node.url, headers=headers, timeout=30) as admin:
-            body = {"deadline": rfc3339(deadline), "capacity": seeds.CROSS_POOL_CAPACITY[which],
-                    "coordinator": plan.coordinator_url}  # fmt: skip
+            body = {
+                "deadline": rfc3339(deadline),
+                "capacity": seeds.CROSS_POOL_CAPACITY[which],
+                "coordinator": plan.coordinator_url,
+            }
             r = admin.put(f"/admin/pools/{seeds.CROSS_POOL_ID}", json=body)
             if r.status_code == 200:
                 r = admin.put(
@@ -401,12 +302,17 @@ class LocalNetwork:
         return self._child(
             "coordinator",
             p.coordinator_port,
-            "pool", "serve",
-            "--registry", p.registry_url,
-            "--data-dir", str(p.coordinator_dir),
-            "--host", p.address("coordinator"),
-            "--port", str(p.coordinator_port),
-        )  # fmt: skip
+            "pool",
+            "serve",
+            "--registry",
+            p.registry_url,
+            "--data-dir",
+            str(p.coordinator_dir),
+            "--host",
+            p.address("coordinator"),
+            "--port",
+            str(p.coordinator_port),
+        )
 
     def child(self, name: str) -> Child:
         """The running process of a role (``registry``, ``coordinator``, ``seller-<slug>``, ...)."""
@@ -424,29 +330,44 @@ class LocalNetwork:
         reg = self._child(
             "registry",
             p.registry_port,
-            "registry", "serve",
-            "--db", p.db_url("registry", d / "registry" / "registry.db"),
-            "--host", p.address("registry"),
-            "--port", str(p.registry_port),
-            "--key-file", str(d / "registry" / "registry.key.json"),
-            "--registry-id", REGISTRY_ID,
-        )  # fmt: skip
+            "registry",
+            "serve",
+            "--db",
+            p.db_url("registry", d / "registry" / "registry.db"),
+            "--host",
+            p.address("registry"),
+            "--port",
+            str(p.registry_port),
+            "--key-file",
+            str(d / "registry" / "registry.key.json"),
+            "--registry-id",
+            REGISTRY_ID,
+        )
         wait_until(reg, registry_ready(p), START_TIMEOUT_S, "answer GET /keys")
         self.say(f"registry  {reg.url}")
 
         gw = self._child(
             "gateway",
             p.gateway_port,
-            "gateway", "serve",
-            "--db", p.db_url("gateway", d / "gateway" / "gateway.db"),
-            "--host", p.address("gateway"),
-            "--url", p.gateway_url,
-            "--port", str(p.gateway_port),
-            "--registry", p.registry_url,
-            "--key-file", str(d / "gateway" / "gateway.key.json"),
-            "--subscriber-id", GATEWAY_ID,
-            "--domain", p.domain,
-        )  # fmt: skip
+            "gateway",
+            "serve",
+            "--db",
+            p.db_url("gateway", d / "gateway" / "gateway.db"),
+            "--host",
+            p.address("gateway"),
+            "--url",
+            p.gateway_url,
+            "--port",
+            str(p.gateway_port),
+            "--registry",
+            p.registry_url,
+            "--key-file",
+            str(d / "gateway" / "gateway.key.json"),
+            "--subscriber-id",
+            GATEWAY_ID,
+            "--domain",
+            p.domain,
+        )
         coord = self.start_coordinator()  # in parallel with the gateway's onboarding
         wait_until(gw, serving(gw, p, GATEWAY_ID), START_TIMEOUT_S, "subscribe with the registry")
         self.say(f"gateway   {gw.url}")
@@ -455,6 +376,9 @@ class LocalNetwork:
         self.say(f"pools     {coord.url}  (pool coordinator; clear-now token in {token_file})")
 
         fresh = {node.slug: prepare_seller(p, node) for node in p.seller_nodes}
+        with ThreadPoolExecutor(max_workers=4) as pool:  # one CLI run each, on first start only
+            made = list(pool.map(ensure_console_user, p.seller_nodes))
+        consoles = {n.slug: path for n, path in zip(p.seller_nodes, made, strict=True)}
         sellers = [
             (
                 node,
@@ -476,6 +400,9 @@ class LocalNetwork:
             self.say(
                 f"seller    {child.url}  {node.shop.name} ({node.shop.kind}, {len(node.shop.items)} items)"
             )
+            self.say(
+                f"          console {child.url}/console  {CONSOLE_USER}, password in {consoles[node.slug]}"
+            )
         makers = p.manufacturers()[:2]
         if len(makers) == 2 and any(fresh[n.slug] for n in makers):
             # the seeded cross-manufacturer pool, cleared by the coordinator (on first start only)
@@ -487,21 +414,34 @@ class LocalNetwork:
         buyer = self._child(
             "buyer",
             p.buyer_port,
-            "buyer", "serve",
-            "--db", p.db_url("buyer", d / "buyer" / "buyer.db"),
-            "--host", p.address("buyer"),
-            "--public-url", p.buyer_url,
-            "--port", str(p.buyer_port),
-            "--registry", p.registry_url,
-            "--gateway", p.gateway_url,
-            "--key-file", str(d / "buyer" / "buyer.key.json"),
-            "--subscriber-id", BUYER_ID,
-            "--domain", p.domain,
-            "--city", p.city,
+            "buyer",
+            "serve",
+            "--db",
+            p.db_url("buyer", d / "buyer" / "buyer.db"),
+            "--host",
+            p.address("buyer"),
+            "--public-url",
+            p.buyer_url,
+            "--port",
+            str(p.buyer_port),
+            "--registry",
+            p.registry_url,
+            "--gateway",
+            p.gateway_url,
+            "--key-file",
+            str(d / "buyer" / "buyer.key.json"),
+            "--subscriber-id",
+            BUYER_ID,
+            "--domain",
+            p.domain,
+            "--city",
+            p.city,
             env={"MERCATO_BUYER_API_TOKEN": token},  # not on the command line, where `ps` shows it
-        )  # fmt: skip
+        )
         wait_until(buyer, serving(buyer, p, BUYER_ID), START_TIMEOUT_S, "subscribe with the registry")
-        self.say(f"buyer     {buyer.url}  (local API token in {p.buyer_token_file})")
+        self.say(
+            f"buyer     {buyer.url}  storefront at /, local API under /api (token in {p.buyer_token_file})"
+        )
         self.say(f"network up in {time.monotonic() - t0:.1f}s; data in {d}, logs in {d / 'logs'}")
 
     def running(self) -> bool:
@@ -525,3 +465,17 @@ class LocalNetwork:
     def stop(self) -> None:
         stop_all(self.children)
         self.children.clear()
+
+
+__all__ = [
+    "LocalNetwork",
+    "NetworkPlan",
+    "SellerNode",
+    "coordinator_ready",
+    "ensure_console_user",
+    "native_catalog",
+    "pool_offer_spec",
+    "prepare_seller",
+    "run_cli",
+    "set_toml_values",
+]
