@@ -208,6 +208,8 @@ def test_a_late_component_receipt_flags_the_order(shop: Store) -> None:
     risks = supply_late.move_receipt(shop, "PO-CLAY", date(2025, 3, 20), T0, _notify)
     assert [r.order_id for r in risks] == [order_id]
     assert risks[0].expected_on >= date(2025, 3, 20)
+    stored = store_supply.twin_document(shop)  # the new date is in the database, not only in the answer
+    assert stored is not None and [r["date"] for r in stored["receipts"]] == ["2025-03-20"]
     with pytest.raises(SupplyInputError, match="no scheduled receipt"):
         supply_late.move_receipt(shop, "nope", date(2025, 3, 20), T0, _notify)
 

@@ -1,7 +1,8 @@
 """Replenishment suggestions for the Supply page: for each item and location that sold in the last
 four weeks, daily demand (mean and spread over the days, the days without sales included), the
 inventory position (available + open production), the lead time (the twin's, else a default), and
-``mercato.supply.replenish.suggest`` with a base-stock policy at the chosen service level."""
+``mercato.supply.replenish.suggest`` with a base-stock policy at the chosen service level. Accepting
+one (``mercato.seller.store.replenishment.accept``) orders it: a production or a purchase order."""
 
 from __future__ import annotations
 
@@ -57,6 +58,10 @@ def suggestions(
     on_order: dict[str, int] = defaultdict(int)
     for po in store_supply.production_orders(store, True):
         on_order[po.item_id] += po.quantity
+    purchased: dict[tuple[str, str], int] = defaultdict(int)  # purchase orders: receipts still to come
+    for rc in twin.receipts if twin is not None else ():
+        if rc.date >= now.astimezone(UTC).date():
+            purchased[(rc.item, rc.location)] += rc.quantity
     out: list[dict[str, Any]] = []
     for (item, loc), series in sorted(sales.items()):
         if item not in names:  # off sale: nothing to replenish
@@ -68,7 +73,7 @@ def suggestions(
             item,
             loc,
             on_hand=float(available),
-            on_order=float(on_order.get(item, 0)),
+            on_order=float(on_order.get(item, 0) + purchased.get((item, loc), 0)),
             daily_mean=float(series.mean()),
             daily_sd=float(series.std(ddof=1)) if len(series) > 1 else 0.0,
             lead_time_days=int(lead_days),
@@ -81,7 +86,7 @@ def suggestions(
                     "name": names[item],
                     "location_id": loc,
                     "available": available,
-                    "on_order": on_order.get(item, 0),
+                    "on_order": on_order.get(item, 0) + purchased.get((item, loc), 0),
                     "daily_mean": float(series.mean()),
                     "lead_time_days": int(lead_days),
                     "lead_from_twin": item in lead and bool(lead[item]),

@@ -4,6 +4,7 @@ promise is re-checked and the buyers of late orders are told, as through the adm
 
 from __future__ import annotations
 
+import uuid
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -15,6 +16,7 @@ from starlette.responses import Response
 
 from mercato.seller.domain import DomainError
 from mercato.seller.handlers.supply import late_notifier
+from mercato.seller.store import replenishment as store_replenishment
 from mercato.seller.store import supply as store_supply
 from mercato.seller.store import supply_late
 from mercato.supply.errors import SupplyInputError
@@ -40,6 +42,8 @@ def supply_view(console: Console) -> dict[str, Any]:
     store = console.host.store
     twin = store_supply.twin_of(store)
     suggested = replenishment.suggestions(store)
+    for s in suggested:  # one reference per offered order: a form sent twice orders once
+        s["ref"] = "RP-" + uuid.uuid4().hex[:12]
     if twin is None:
         return {"twin": None, "suggestions": suggested}
     try:
@@ -96,6 +100,31 @@ def add_supply_routes(r: APIRouter, console: Console) -> None:
             return await page(request, ctx, error(exc.message), exc.http_status)
         verb = "started" if step == "start" else "completed: its goods are in stock"
         return console.redirect(ctx, "/console/supply", [("ok", f"Production order {po_id} {verb}.")])
+
+    @r.post("/supply/replenish")
+    async def replenish(request: Request) -> Response:
+        ctx = console.session_of(request)
+        form = await request.form()
+        console.check_csrf(ctx, form)
+        values = fields(form)
+        errors: forms.Errors = {}
+        ref = forms.text(values, "ref", errors, max_len=64)
+        item = forms.text(values, "item_id", errors, max_len=100)
+        loc = forms.text(values, "location_id", errors, max_len=100)
+        quantity = forms.integer(values, "quantity", errors, minimum=1, maximum=10_000_000)
+        lead = forms.integer(values, "lead_days", errors, minimum=0, maximum=365)
+        if errors or quantity is None or lead is None:
+            msg = "; ".join(f"{k.replace('_', ' ')}: {v}" for k, v in errors.items())
+            return await page(request, ctx, error(f"Not ordered: {msg}."), 400)
+        try:
+            done = await run_in_threadpool(
+                store_replenishment.accept, console.host.store, ref, item, loc, quantity, lead, now()
+            )
+        except DomainError as exc:
+            return await page(request, ctx, error(f"Not ordered: {exc.message}"), exc.http_status)
+        what = "Production order" if done.kind == "production" else "Purchase order"
+        text = f"{what} {done.ref}: {done.quantity} × {done.item_id} for {done.location_id}, due {done.due}."
+        return console.redirect(ctx, "/console/supply", [("ok", text)])
 
     @r.post("/supply/downtime")
     async def downtime(request: Request) -> Response:

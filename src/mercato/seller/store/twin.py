@@ -4,6 +4,7 @@ the first. Storing a twin also marks the items its lines make as sold to order w
 
 from __future__ import annotations
 
+import copy
 import time
 from collections.abc import Callable, Mapping
 from datetime import datetime
@@ -112,8 +113,8 @@ def _edit_twin(s: Session, edit: Callable[[dict[str, Any]], None], now: datetime
     row = s.get(SupplyTwinRow, "twin", with_for_update=True)
     if row is None:
         raise SupplyInputError(["this node has no supply twin; load one first"])
-    doc = dict(row.document)
-    edit(doc)
+    doc = copy.deepcopy(row.document)  # a shallow copy shares lists with the loaded value, and an
+    edit(doc)  # edit made in place would leave old == new for the ORM: no UPDATE of the document
     twin = parse_twin(doc)
     row.document, row.version, row.updated_at = twin.to_dict(), row.version + 1, now
     return twin
