@@ -141,8 +141,10 @@ def greedy(pool: Pool) -> Assignment:
             del free[cid]
 
 
-def surplus_of(pool: Pool, assignment: Assignment) -> int:
-    by_id = {c.id: c for c in pool.commitments}
+def surplus_of(pool: Pool, assignment: Assignment, by_id: dict[str, Commitment] | None = None) -> int:
+    """Total buyer surplus of ``assignment`` (``by_id``: the pool's commitments by id, if at hand)."""
+    if by_id is None:
+        by_id = {c.id: c for c in pool.commitments}
     total = 0
     for oid, (t, ids) in assignment.items():
         price = pool.offer(oid).tiers[t].unit_price
@@ -150,9 +152,10 @@ def surplus_of(pool: Pool, assignment: Assignment) -> int:
     return total
 
 
-def check(pool: Pool, assignment: Assignment) -> list[str]:
-    """Every constraint the assignment breaks (empty when feasible)."""
-    by_id = {c.id: c for c in pool.commitments}
+def check(pool: Pool, assignment: Assignment, by_id: dict[str, Commitment] | None = None) -> list[str]:
+    """Every constraint the assignment breaks (empty when feasible; ``by_id`` as in ``surplus_of``)."""
+    if by_id is None:
+        by_id = {c.id: c for c in pool.commitments}
     problems: list[str] = []
     seen: set[str] = set()
     used: dict[str, int] = defaultdict(int)
@@ -198,9 +201,17 @@ def simple_bound(pool: Pool) -> int:
     return total
 
 
-def _result(pool: Pool, assignment: Assignment, status: str, solver: str, bound: float | None) -> Clearing:
+def _result(
+    pool: Pool,
+    assignment: Assignment,
+    status: str,
+    solver: str,
+    bound: float | None,
+    by_id: dict[str, Commitment] | None = None,
+) -> Clearing:
     offers = {o.id: o for o in pool.offers}
-    by_id = {c.id: c for c in pool.commitments}
+    if by_id is None:
+        by_id = {c.id: c for c in pool.commitments}
     runs: list[Run] = []
     accepted: list[Acceptance] = []
     prices: dict[str, int] = {}
@@ -229,6 +240,11 @@ RUN_NODES = 200  # branch-and-bound nodes for deciding the fractional offers' ru
 EXACT_COMMITMENTS = 20_000  # pool size up to which the exact MILP is tried
 EXACT_COLUMNS = 20_000  # class-model size up to which the exact MILP is run
 GREEDY_COMMITMENTS = 2_000  # pool size up to which the (quadratic) greedy gives the warm start
+# A branch-and-bound step of the large method (steps 2 and 3) starts only when at least this many
+# times the relaxation's solve time is left. HiGHS checks its time limit only between phases, and
+# on 1M commitments its presolve and root LP alone took 4-6x the relaxation's time, so steps started
+# with less time left ran 15 s past the limit (and, started that late, never improved the answer).
+STEP_COST = 6.0
 
 
 def _class_counts(model: Any, assignment: Assignment) -> dict[int, dict[tuple[str, int], int]]:
@@ -243,9 +259,11 @@ def _class_counts(model: Any, assignment: Assignment) -> dict[int, dict[tuple[st
     return out
 
 
-def _better(pool: Pool, first: Assignment, second: Assignment) -> bool:
+def _better(pool: Pool, first: Assignment, second: Assignment, by_id: dict[str, Commitment]) -> bool:
     """Whether ``second`` is feasible and adds more surplus than ``first``."""
-    return not check(pool, second) and surplus_of(pool, second) > surplus_of(pool, first)
+    if not second or check(pool, second, by_id):
+        return False
+    return surplus_of(pool, second, by_id) > surplus_of(pool, first, by_id)
 
 
 def clear(pool: Pool, time_limit: float = 10.0, method: str = "auto") -> Clearing:
@@ -297,9 +315,11 @@ def _clear_large(pool: Pool, deadline: float) -> Clearing:
     units = milp.build(pool, mixed)
     if units is None:
         return _result(pool, {}, "trivial", "greedy", 0.0)  # no feasible pairing: 0 is proven
-    relaxed = milp.solve_lp(units, time_limit=deadline - time.monotonic())
+    started = time.monotonic()
+    relaxed = milp.solve_lp(units, time_limit=deadline - started)
+    step_cost = STEP_COST * (time.monotonic() - started)
     if relaxed.status != "optimal":
-        return _result(pool, polish(pool, {}, index), "time_limit", "greedy", None)
+        return _result(pool, polish(pool, {}, index), "time_limit", "greedy", None, index.by_id)
     clock = False  # whether the clock stopped a stage (then the answer depends on machine speed)
 
     def split(runs: dict[tuple[str, int], int]) -> Assignment:
@@ -317,16 +337,19 @@ def _clear_large(pool: Pool, deadline: float) -> Clearing:
     candidates = [split({(oid, t): 1 for oid, (t, _) in assignment.items()})]
     # 2. decide the offers the LP left fractional by branch and bound (x continuous)
     left = (deadline - time.monotonic()) * 0.4
-    used, chosen = milp.solve_runs(units, relaxed.values, left, RUN_NODES)
-    clock = clock or chosen.status == "time_limit"
-    if math.isfinite(chosen.objective):
-        candidates.append(split(milp.runs_of(used, chosen.values)))
+    if left >= step_cost:
+        used, chosen = milp.solve_runs(units, relaxed.values, left, RUN_NODES)
+        clock = clock or chosen.status == "time_limit"
+        if math.isfinite(chosen.objective):
+            candidates.append(split(milp.runs_of(used, chosen.values)))
+    else:
+        clock = True
     for candidate in candidates:
-        if _better(pool, assignment, candidate):
+        if _better(pool, assignment, candidate, index.by_id):
             assignment = candidate
     # 3. whole commitments among the best runs, exactly, from the best assignment so far
     exact = None
-    if deadline > time.monotonic():
+    if deadline - time.monotonic() >= step_cost:
         exact = milp.build(pool, whole, links=False)  # no link rows: y is fixed wherever it is used
         if exact is None:  # no commitment fits whole in any run: 0 is proven
             return _result(pool, {}, "trivial", "greedy", 0.0)
@@ -338,10 +361,10 @@ def _clear_large(pool: Pool, deadline: float) -> Clearing:
         clock = clock or solved.status == "time_limit"
         if math.isfinite(solved.objective):
             found = polish(pool, handout(sub, milp.counts(sub, solved.values), offers), index)
-            if _better(pool, assignment, found):
+            if _better(pool, assignment, found, index.by_id):
                 assignment = found
     else:
         clock = True
-    objective = surplus_of(pool, assignment)
+    objective = surplus_of(pool, assignment, index.by_id)
     status = "time_limit" if clock else "optimal" if objective >= relaxed.objective - 1e-6 else "feasible"
-    return _result(pool, assignment, status, "lp_rounding", relaxed.objective)
+    return _result(pool, assignment, status, "lp_rounding", relaxed.objective, index.by_id)
