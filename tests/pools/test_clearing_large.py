@@ -135,12 +135,12 @@ def test_large_method_skips_the_search_steps_when_too_little_time_is_left(pool: 
     # by the clock (it could differ on a faster machine)
     from mercato.pools import clearing
 
-    saved = clearing.STEP_COST
-    clearing.STEP_COST = 1e12
+    saved = clearing.STEP_COST, clearing.EXACT_STEP_COST
+    clearing.STEP_COST = clearing.EXACT_STEP_COST = 1e12
     try:
         cut = clear(pool, time_limit=20, method="large")
     finally:
-        clearing.STEP_COST = saved
+        clearing.STEP_COST, clearing.EXACT_STEP_COST = saved
     full = clear(pool, time_limit=20, method="large")
     assert check(pool, _assignment(cut)) == []
     assert cut.objective <= brute_force(pool) <= cut.bound + 1e-6

@@ -240,11 +240,15 @@ RUN_NODES = 200  # branch-and-bound nodes for deciding the fractional offers' ru
 EXACT_COMMITMENTS = 20_000  # pool size up to which the exact MILP is tried
 EXACT_COLUMNS = 20_000  # class-model size up to which the exact MILP is run
 GREEDY_COMMITMENTS = 2_000  # pool size up to which the (quadratic) greedy gives the warm start
-# A branch-and-bound step of the large method (steps 2 and 3) starts only when at least this many
-# times the relaxation's solve time is left. HiGHS checks its time limit only between phases, and
-# on 1M commitments its presolve and root LP alone took 4-6x the relaxation's time, so steps started
-# with less time left ran 15 s past the limit (and, started that late, never improved the answer).
-STEP_COST = 6.0
+# The branch-and-bound steps of the large method start only when their time budget is enough by
+# an estimate from the relaxation's solve time (HiGHS checks its time limit only between phases,
+# so a step started with too little time left runs far past the limit). Step 2 (its 40% share)
+# needs STEP_COST times the relaxation's time; step 3 (all that is left) EXACT_STEP_COST times it,
+# scaled by its model's nonzeros over the relaxation's. Measured: on 1M commitments step 2 took 4x
+# the relaxation's time and step 3 (nonzeros 0.7x) 6x, both ran 15 s past the limit and never
+# improved the answer; on 100k (step 3's nonzeros 0.3x) each took about 1x and they improve it.
+STEP_COST = 3.0
+EXACT_STEP_COST = 10.0
 
 
 def _class_counts(model: Any, assignment: Assignment) -> dict[int, dict[tuple[str, int], int]]:
@@ -317,7 +321,7 @@ def _clear_large(pool: Pool, deadline: float) -> Clearing:
         return _result(pool, {}, "trivial", "greedy", 0.0)  # no feasible pairing: 0 is proven
     started = time.monotonic()
     relaxed = milp.solve_lp(units, time_limit=deadline - started)
-    step_cost = STEP_COST * (time.monotonic() - started)
+    lp_seconds = time.monotonic() - started
     if relaxed.status != "optimal":
         return _result(pool, polish(pool, {}, index), "time_limit", "greedy", None, index.by_id)
     clock = False  # whether the clock stopped a stage (then the answer depends on machine speed)
@@ -337,7 +341,7 @@ def _clear_large(pool: Pool, deadline: float) -> Clearing:
     candidates = [split({(oid, t): 1 for oid, (t, _) in assignment.items()})]
     # 2. decide the offers the LP left fractional by branch and bound (x continuous)
     left = (deadline - time.monotonic()) * 0.4
-    if left >= step_cost:
+    if left >= STEP_COST * lp_seconds:
         used, chosen = milp.solve_runs(units, relaxed.values, left, RUN_NODES)
         clock = clock or chosen.status == "time_limit"
         if math.isfinite(chosen.objective):
@@ -348,14 +352,17 @@ def _clear_large(pool: Pool, deadline: float) -> Clearing:
         if _better(pool, assignment, candidate, index.by_id):
             assignment = candidate
     # 3. whole commitments among the best runs, exactly, from the best assignment so far
-    exact = None
-    if deadline - time.monotonic() >= step_cost:
+    exact = sub = None
+    if deadline > time.monotonic():
         exact = milp.build(pool, whole, links=False)  # no link rows: y is fixed wherever it is used
         if exact is None:  # no commitment fits whole in any run: 0 is proven
             return _result(pool, {}, "trivial", "greedy", 0.0)
-    if exact is not None and deadline > time.monotonic():
         runs = {(oid, t): 1 for oid, (t, _) in assignment.items()}
         sub = milp.restrict(exact, runs)
+        cost = EXACT_STEP_COST * lp_seconds * sub.matrix.nnz / max(1, units.matrix.nnz)
+        if deadline - time.monotonic() < cost:
+            sub = None
+    if sub is not None:
         start = milp.start_from(sub, _class_counts(sub, assignment))
         solved = milp.solve_mip(sub, start, deadline - time.monotonic(), 1e-6, runs, RUN_NODES)
         clock = clock or solved.status == "time_limit"
