@@ -353,7 +353,9 @@ def _clear_large(pool: Pool, deadline: float) -> Clearing:
             assignment = candidate
     # 3. whole commitments among the best runs, exactly, from the best assignment so far
     exact = sub = None
-    if deadline > time.monotonic():
+    # at least the relaxation's time left, or building the exact model (Python) is wasted: the
+    # estimate below exceeds that unless the model has under a tenth of the relaxation's nonzeros
+    if deadline - time.monotonic() >= lp_seconds:
         exact = milp.build(pool, whole, links=False)  # no link rows: y is fixed wherever it is used
         if exact is None:  # no commitment fits whole in any run: 0 is proven
             return _result(pool, {}, "trivial", "greedy", 0.0)
