@@ -17,6 +17,7 @@ the LP bound is much tighter than the big-M model's.
 
 from __future__ import annotations
 
+import math
 import os
 import sys
 from collections import defaultdict
@@ -265,6 +266,24 @@ def solve_mip(
     branch-and-bound nodes); ``fixed_y`` fixes every run decision (absent pairs do not run)."""
     if model.n == 0:
         return Solved("optimal", 0.0, 0.0, np.zeros(0))
+    solved = _solve_mip_once(model, start, time_limit, gap, fixed_y, nodes)
+    if start is not None and math.isfinite(solved.objective):
+        # HiGHS (1.16) can report the optimum it found while handing back the start's column values
+        # when presolve finishes the solve; never trust values whose objective is not the reported one
+        worth = float(model.cost @ solved.values)
+        if abs(worth - solved.objective) > 1e-6 * max(1.0, abs(solved.objective)):
+            solved = _solve_mip_once(model, None, time_limit, gap, fixed_y, nodes)
+    return solved
+
+
+def _solve_mip_once(
+    model: Model,
+    start: np.ndarray | None,
+    time_limit: float,
+    gap: float,
+    fixed_y: dict[tuple[str, int], int] | None,
+    nodes: int | None,
+) -> Solved:
     h = _highs(model, integer=True, fixed_y=fixed_y)
     h.setOptionValue("mip_rel_gap", float(gap))
     if nodes is not None:
