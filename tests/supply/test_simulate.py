@@ -104,6 +104,18 @@ def test_demand_spike_raises_demand() -> None:
     assert spiked.demand - calm.demand == pytest.approx(480, rel=0.2)
 
 
+def test_overlapping_demand_spikes_stack_and_end_each_on_its_day() -> None:
+    calm = simulate(parse_scenario(small()))
+    data = small()
+    data["event"] = [
+        {"type": "demand_spike", "start": 0, "days": 60, "factor": 2.0},  # every item
+        {"type": "demand_spike", "item": "cap", "start": 0, "days": 30, "factor": 2.0},
+    ]
+    spiked = simulate(parse_scenario(data))
+    # cap 4 a day: x4 for 30 days, x2 for 30 more (+360 +120); tee's extra comes from the first spike only
+    assert spiked.demand > calm.demand + 480 * 0.8
+
+
 def test_late_supplier_hurts_service() -> None:
     data = small()
     data["demand"] = [{"item": "cap", "location": "S", "mean": 4.0}]

@@ -408,7 +408,8 @@ def simulate(
         if ev.type == "line_down":
             line_down.discard(ev.line)
         elif ev.type == "demand_spike":
-            spikes.remove(next(x for x in spikes if x[0] is mask))
+            # by identity: list.remove compares with ==, which a numpy mask cannot answer
+            del spikes[next(i for i, x in enumerate(spikes) if x[0] is mask)]
             spike[:] = 1.0
             for m, f in spikes:
                 spike[m] *= f
