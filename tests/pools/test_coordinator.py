@@ -194,3 +194,18 @@ def test_verify_a_bare_pool_clear_result_without_signatures(tmp_path: Path) -> N
     assert CliRunner().invoke(cli, [*args, "--no-signatures"]).exit_code == 0
     unsigned = CliRunner().invoke(cli, args)
     assert unsigned.exit_code == 1 and "no 'signed' section" in unsigned.output
+
+
+def test_a_torn_last_log_line_is_dropped_on_restart(tmp_path: Path) -> None:
+    c = coordinator(tmp_path)
+    with TestClient(c.app()) as client:
+        docs = fill(client)
+    whole = c.log_path.read_bytes()
+    c.log_path.write_bytes(whole + b'{"type": "commitment", "at": "2026-')  # a crash mid-write
+    again = coordinator(tmp_path)
+    assert set(again.books["kettles"].commitments) == {d["id"] for d in docs}
+    assert again.log_path.read_bytes() == whole  # truncated back to the last whole line
+    with TestClient(again.app()) as client:  # and it keeps appending whole lines after it
+        extra = commitment(3, 190_000, ["m1.test/kettle"])
+        assert post(client, "/pool/commitments", extra, BUYER, "buyer.test").status_code == 200
+    assert set(coordinator(tmp_path).books["kettles"].commitments) == {d["id"] for d in docs} | {extra["id"]}

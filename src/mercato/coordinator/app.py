@@ -18,6 +18,7 @@ import asyncio
 import contextlib
 import hmac
 import logging
+import os
 import threading
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
@@ -75,14 +76,24 @@ class Coordinator:
     # -- the log ---------------------------------------------------------------------------------
 
     def _append(self, entry: dict[str, Any]) -> None:
+        """One line per accepted document, on disk (fsync) before the sender hears it was taken."""
         with self.log_path.open("ab") as fh:
             fh.write(orjson.dumps(entry) + b"\n")
             fh.flush()
+            os.fsync(fh.fileno())
 
     def _replay(self) -> None:
         if not self.log_path.exists():
             return
-        for line in self.log_path.read_bytes().splitlines():
+        data = self.log_path.read_bytes()
+        end = data.rfind(b"\n") + 1
+        if end < len(data):  # a write cut short by a crash: never acknowledged, so dropped
+            log.warning("%s: dropping a torn last line of %d bytes", self.log_path, len(data) - end)
+            with self.log_path.open("r+b") as fh:
+                fh.truncate(end)
+                os.fsync(fh.fileno())
+            data = data[:end]
+        for line in data.splitlines():
             if not line.strip():
                 continue
             e = orjson.loads(line)
