@@ -33,9 +33,9 @@ from starlette.routing import Route
 
 from mercato.pools.book import PoolBook, run_clearing
 from mercato.pools.model import PoolInputError
-from mercato.pools.signed import Signed, check_signature, parse_body, rfc3339
-from mercato.protocol.signing import SignatureError, parse_header
-from mercato.transport.lookup import KeyLookupError, LookupCache, RegistryUnavailable
+from mercato.pools.signed import Signed, parse_body, rfc3339
+from mercato.transport.lookup import LookupCache
+from mercato.transport.signer import SignerRefused, check_signer
 
 log = logging.getLogger("mercato.coordinator")
 MAX_BODY = 256 * 1024
@@ -143,25 +143,12 @@ class Coordinator:
                 raise Refused(400, exc.problems) from None
             if doc.get("kind") != kind:
                 raise Refused(400, f"kind must be {kind!r}")
-            auth = request.headers.get("authorization")
-            if not auth:
-                raise Refused(401, "the document must be signed (Authorization: Signature keyId=...)")
             try:
-                header = parse_header(auth)
-                key = await self.lookup.get(header.subscriber_id, header.unique_key_id)
-            except SignatureError as exc:
-                raise Refused(401, f"bad signature header: {exc}") from None
-            except RegistryUnavailable as exc:
-                raise Refused(503, f"cannot look the signer up: {exc}") from None
-            except KeyLookupError as exc:
-                raise Refused(401, f"the signer's key is not usable: {exc}") from None
-            if key.type is not None and key.type != role:
-                raise Refused(401, f"{header.subscriber_id!r} is registered as {key.type}, not {role}")
-            signed = Signed(body, auth, key.signing_public_key)
-            try:
-                check_signature(signed, key.signing_public_key)
-            except SignatureError as exc:
-                raise Refused(401, f"forged or altered document: {exc}") from None
+                signer = await check_signer(self.lookup, body, request.headers.get("authorization"), role)
+            except SignerRefused as exc:
+                raise Refused(exc.status, exc.message) from None
+            auth, public_key = signer.authorization, signer.key.signing_public_key
+            signed = Signed(body, auth, public_key)
             at = now()
             with self.lock:
                 try:
@@ -169,7 +156,7 @@ class Coordinator:
                 except PoolInputError as exc:
                     raise Refused(422, exc.problems) from None
                 self._append({"type": kind, "at": at.isoformat(), "body": body.decode(),
-                              "signature": auth, "public_key": key.signing_public_key})  # fmt: skip
+                              "signature": auth, "public_key": public_key})  # fmt: skip
             return _json(answer)
         except Refused as exc:
             return _json({"error": {"message": str(exc), "problems": exc.problems}}, exc.status)

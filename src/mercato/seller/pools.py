@@ -30,7 +30,6 @@ from mercato.pools.model import PoolInputError
 from mercato.pools.offers import PoolOffer, Progress, offer_from_doc, offer_id, to_tags
 from mercato.pools.signed import (
     Signed,
-    check_signature,
     commitment_transaction_id,
     parse_body,
     rfc3339,
@@ -38,14 +37,14 @@ from mercato.pools.signed import (
 )
 from mercato.pools.verify import verify
 from mercato.protocol.keys import KeyPair
-from mercato.protocol.signing import SignatureError, parse_header
 from mercato.seller.config import SellerConfig
 from mercato.seller.domain import Descriptor, Item, Money
 from mercato.seller.store import Store
 from mercato.seller.store import catalog as store_catalog
 from mercato.seller.store import pools as sp
 from mercato.seller.store import stock as store_stock
-from mercato.transport.lookup import KeyLookupError, LookupCache, RegistryUnavailable
+from mercato.transport.lookup import LookupCache
+from mercato.transport.signer import SignerRefused, check_signer
 
 log = logging.getLogger("mercato.seller.pools")
 TIME_LIMIT_S = 10.0
@@ -274,25 +273,11 @@ async def check_signed(
         doc = parse_body(body)
     except PoolInputError as exc:
         raise PoolRefused(400, exc.problems) from None
-    if not authorization:
-        raise PoolRefused(401, "the document must be signed (Authorization: Signature keyId=...)")
     try:
-        header = parse_header(authorization)
-        key = await lookup.get(header.subscriber_id, header.unique_key_id)
-    except SignatureError as exc:
-        raise PoolRefused(401, f"bad signature header: {exc}") from None
-    except RegistryUnavailable as exc:
-        raise PoolRefused(503, f"cannot look the signer up: {exc}") from None
-    except KeyLookupError as exc:
-        raise PoolRefused(401, f"the signer's key is not usable: {exc}") from None
-    if key.type is not None and key.type != role:
-        raise PoolRefused(401, f"{header.subscriber_id!r} is registered as {key.type}, not {role}")
-    signed = Signed(body, authorization, key.signing_public_key)
-    try:
-        check_signature(signed, key.signing_public_key)
-    except SignatureError as exc:
-        raise PoolRefused(401, f"forged or altered document: {exc}") from None
-    return signed, doc
+        signer = await check_signer(lookup, body, authorization, role)
+    except SignerRefused as exc:
+        raise PoolRefused(exc.status, exc.message) from None
+    return Signed(body, signer.authorization, signer.key.signing_public_key), doc
 
 
 def admit_commitment(store: Store, signed: Signed, doc: dict[str, Any]) -> dict[str, Any]:
