@@ -131,25 +131,24 @@ def enqueue(
         if not value:
             raise ValueError(f"{name} must not be empty")
     t = now_ms() if at_ms is None else at_ms
-    result = session.execute(
-        insert(outbox_table)
-        .values(
-            transaction_id=transaction_id,
-            message_id=message_id,
-            destination_url=destination_url,
-            action=action,
-            body=bytes(body_bytes),
-            status=Status.PENDING.value,
-            attempts=0,
-            created_ms=t,
-            next_attempt_ms=t,
-            claimed_by=lease[0] if lease else None,
-            lease_until_ms=lease[1] if lease else None,
-        )
-        .returning(outbox_table.c.id)
-    )
-    return int(result.scalar_one())
+    values = {
+        "transaction_id": transaction_id,
+        "message_id": message_id,
+        "destination_url": destination_url,
+        "action": action,
+        "body": bytes(body_bytes),
+        "status": Status.PENDING.value,
+        "attempts": 0,
+        "created_ms": t,
+        "next_attempt_ms": t,
+        "claimed_by": lease[0] if lease else None,
+        "lease_until_ms": lease[1] if lease else None,
+    }
+    return int(session.execute(_ENQUEUE, values).scalar_one())
 
+
+# Built once: executing a ready statement skips building it and its cache key on every callback.
+_ENQUEUE = insert(outbox_table).returning(outbox_table.c.id)
 
 _UNDELIVERED = (
     select(outbox_table.c.id)

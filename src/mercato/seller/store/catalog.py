@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime
-from typing import cast
+from typing import Any, cast
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import Connection, bindparam, select
 from sqlalchemy.orm import Session
 
 from mercato.protocol.errors import Code
@@ -26,6 +26,7 @@ from mercato.seller.domain import (
     UnknownEntity,
 )
 
+from .catalog_cache import CachedItem, CachedProvider, Snapshot, cache_of
 from .codec import address_json, category_of, descriptor_json, item_of, item_values, location_of, provider_of
 from .tables import CategoryRow, ItemRow, LocationRow, ProviderRow, table_of
 from .txn import Store, check_now
@@ -148,24 +149,48 @@ def load_for(s: Session, provider_id: str, item_ids: Iterable[str], *, active_on
 def load_for_quote(
     s: Session, provider_id: str, item_ids: Iterable[str], *, active_only: bool = True
 ) -> tuple[Catalog, DeliveryPolicy | None]:
-    """:func:`load_for` and the provider's delivery policy, in three plain SELECTs (the rows carry the
-    ORM classes' attribute names, which is all the codec reads)."""
+    """:func:`load_for` and the provider's delivery policy: from the store's catalog cache while the
+    catalog version holds (catalog_cache.py), otherwise in plain SELECTs (the rows carry the ORM
+    classes' attribute names, which is all the codec reads)."""
     ids = sorted(set(item_ids))
     s.flush()
     conn = s.connection()
-    p = conn.execute(_PROVIDER, {"p": provider_id}).first()
+    cache = cache_of(s)
+    snap = cache.snapshot(conn) if cache is not None else Snapshot(0)
+    p = snap.providers.get(provider_id, _MISSING)
+    if p is _MISSING:
+        p = _load_provider(conn, provider_id)
+        snap.providers[provider_id] = p
     if p is None:
         raise UnknownEntity("provider", provider_id, Code.PROVIDER_NOT_FOUND)
-    cat = Catalog(providers={provider_id: provider_of(cast(ProviderRow, p))})
-    for loc in conn.execute(_LOCATIONS, {"p": provider_id}):
-        cat.locations[loc.id] = location_of(cast(LocationRow, loc))
-    rows = {r.id: r for r in conn.execute(_ITEMS, {"ids": ids})}
+    assert isinstance(p, CachedProvider)
+    cat = Catalog(providers={provider_id: p.provider}, locations={loc.id: loc for loc in p.locations})
+    wanted = [i for i in ids if i not in snap.items]
+    if cache is not None:
+        cache.count(not wanted)
+    if wanted:
+        rows = {r.id: r for r in conn.execute(_ITEMS, {"ids": wanted})}
+        for item_id in wanted:
+            row = rows.get(item_id)
+            snap.items[item_id] = None if row is None else CachedItem(item_of(cast(ItemRow, row)), row.active)
     for item_id in ids:
-        row = rows.get(item_id)
-        if row is None or (active_only and not row.active):
+        got = snap.items.get(item_id)
+        if got is None or (active_only and not got.active):
             raise UnknownEntity("item", item_id, Code.ITEM_NOT_FOUND)
-        cat.items[item_id] = item_of(cast(ItemRow, row))
-    return cat, _policy(cast(ProviderRow, p))
+        cat.items[item_id] = got.item
+    return cat, p.policy
+
+
+_MISSING: Any = object()
+
+
+def _load_provider(conn: Connection, provider_id: str) -> CachedProvider | None:
+    p = conn.execute(_PROVIDER, {"p": provider_id}).first()
+    if p is None:
+        return None
+    rows = conn.execute(_LOCATIONS, {"p": provider_id})
+    locations = tuple(location_of(cast(LocationRow, loc)) for loc in rows)
+    return CachedProvider(provider_of(cast(ProviderRow, p)), _policy(cast(ProviderRow, p)), locations)
 
 
 def load_items(s: Session, item_ids: Iterable[str]) -> Catalog:

@@ -23,6 +23,7 @@ from mercato.pools.book import PoolBook
 from mercato.pools.offers import offer_from_doc
 from mercato.pools.signed import Signed, commitment_from_doc
 
+from .catalog_cache import cache_of
 from .tables import ID, Base
 from .txn import Store, check_now
 
@@ -228,16 +229,33 @@ def offer_items(store: Store) -> dict[str, str]:
 
 
 def pools_of_items(store: Store, item_ids: list[str]) -> dict[str, PoolRow]:
-    """item id -> its pool, for the items of a basket that are pool offers (one small query)."""
+    """item id -> its pool, for the items of a basket that are pool offers (from the catalog cache
+    while the catalog version holds: pools and pool offers raise it; one small query otherwise)."""
     with store.read() as s:
+        return pools_of_items_in(s, item_ids)
+
+
+def pools_of_items_in(s: Session, item_ids: list[str]) -> dict[str, PoolRow]:
+    """:func:`pools_of_items` in the caller's session. The rows are detached: read them, never change them."""
+    cache = cache_of(s)
+    snap = cache.snapshot(s.connection()) if cache is not None else None
+    wanted = [i for i in item_ids if snap is None or i not in snap.pools]
+    if wanted:
         rows = s.execute(
             select(PoolOfferRow.item_id, PoolRow)
             .join(PoolRow, PoolRow.id == PoolOfferRow.pool_id)
-            .where(PoolOfferRow.item_id.in_(item_ids))
+            .where(PoolOfferRow.item_id.in_(wanted))
         ).all()
-        for _, pool in rows:
+        found: dict[str, PoolRow] = {}
+        for item_id, pool in rows:
             s.expunge(pool)
-        return {item_id: pool for item_id, pool in rows}
+            found[item_id] = pool
+        if snap is None:
+            return found
+        for item_id in wanted:
+            snap.pools[item_id] = found.get(item_id)
+    assert snap is not None
+    return {i: snap.pools[i] for i in item_ids if snap.pools.get(i) is not None}
 
 
 def _signed(row: Any) -> Signed:

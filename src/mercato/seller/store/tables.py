@@ -106,6 +106,14 @@ class ItemRow(Base):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
+class CatalogVersionRow(Base):
+    """One row: raised by triggers on every catalog change (migration s0004; see catalog_cache.py)."""
+
+    __tablename__ = "seller_catalog_version"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    version: Mapped[int] = mapped_column(BigInteger)
+
+
 # -- stock -----------------------------------------------------------------------------------------
 
 

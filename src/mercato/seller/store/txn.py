@@ -20,6 +20,7 @@ from mercato.db import session_factory
 from mercato.seller.domain import InvalidInput
 
 from .callbacks import HANDED, HANDOFF, QUEUED, Handoff
+from .catalog_cache import SESSION_KEY, CatalogCache
 
 
 class Store:
@@ -28,6 +29,9 @@ class Store:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self.sessions: sessionmaker[Session] = session_factory(engine)
+        # Catalog rows for quotes, valid while the database's catalog version holds (catalog_cache.py).
+        self.catalog_cache = CatalogCache()
+        self.sessions.configure(info={SESSION_KEY: self.catalog_cache})
         self.sqlite = engine.dialect.name == "sqlite"
         # SQLite has one writer at a time; threads of this process queue on this lock instead of on
         # SQLite's busy handler, which sleeps up to 100 ms between tries (other processes still use it).
