@@ -413,7 +413,7 @@ def run_one(db: str | None, args: argparse.Namespace) -> dict[str, Any]:
             schema = f"bench_{uuid.uuid4().hex[:10]}"
             db = f"{db}{'&' if '?' in db else '?'}schema={schema}"
         progress(f"{label}: starting registry and seller node")
-        net = Network(tmp, db, Path(args.py_spy) if args.py_spy else None, args.workers if db else 1)
+        net = Network(tmp, db, Path(args.py_spy) if args.py_spy else None, args.workers)
         try:
             stock = int(args.checkouts * 2 * 0.9)  # ~2 units per checkout: the last ~10% find it sold out
             net.admin(

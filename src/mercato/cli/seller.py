@@ -57,15 +57,14 @@ def serve(
 ) -> int:
     """Run the seller node of ``config_path`` until stopped (blocking). Used by `mercato up` too.
 
-    ``workers`` > 1 (PostgreSQL only): migrate and prepare the database here, bind the port once and
-    supervise that many worker processes accepting on it; they share the database, including the
-    replay guard. ``worker_fd``/``parent_pid``: run as one such worker (internal). Returns the exit
-    status."""
+    ``workers`` > 1: migrate and prepare the database here, bind the port once and supervise that
+    many worker processes accepting on it; they share the database, including the replay guard (on
+    SQLite they take turns writing through a lock file beside the database).
+    ``worker_fd``/``parent_pid``: run as one such worker (internal). Returns the exit status."""
     import logging
     import os
     import sys
 
-    from mercato.db import is_sqlite
     from mercato.seller.config import ConfigError, load
     from mercato.seller.node import SellerNode
     from mercato.seller.store import open_store
@@ -77,11 +76,6 @@ def serve(
     config = load(config_path)
     if workers < 1:
         raise ConfigError("--workers must be at least 1")
-    if (workers > 1 or worker_fd is not None) and is_sqlite(config.database_url):
-        raise ConfigError(
-            f"{config_path}: --workers above 1 needs PostgreSQL in node.database_url "
-            "(SQLite has one writer; one process serves it best)"
-        )
     if worker_fd is not None:  # one worker of a pool: the supervisor migrated the database
         store = open_store(config.database_url, migrate=False)
         guard = DatabaseReplayGuard(store.engine, lock=store.write_lock)
@@ -110,7 +104,7 @@ def serve(
 def serve_command(
     config: Path = typer.Option(Path("seller.toml"), "--config", help="The node's seller.toml."),
     workers: int = typer.Option(
-        1, "--workers", help="Worker processes behind the one port (PostgreSQL only; about one per core)."
+        1, "--workers", help="Worker processes behind the one port (about one per free core)."
     ),
     worker_fd: int | None = typer.Option(None, "--worker-fd", hidden=True),
     parent_pid: int | None = typer.Option(None, "--parent-pid", hidden=True),

@@ -8,6 +8,8 @@ PostgreSQL: a normal READ COMMITTED transaction; the hot rows are locked explici
 
 from __future__ import annotations
 
+import fcntl
+import os
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager, nullcontext
@@ -23,6 +25,52 @@ from .callbacks import HANDED, HANDOFF, QUEUED, Handoff
 from .catalog_cache import SESSION_KEY, CatalogCache
 
 
+class WriteLock:
+    """SQLite's one writer at a time, as a lock that threads and processes queue on.
+
+    Threads of a process queue on a ``threading.Lock``; with ``path`` (a file beside the database) the
+    holder also takes an exclusive ``flock`` on it, so the worker processes of one node
+    (``mercato seller serve --workers N``) take turns too. Without it they would meet in SQLite's busy
+    handler, which sleeps up to 100 ms between tries. Anything else that writes the file (an importer,
+    a migration) still goes through the busy handler as before."""
+
+    def __init__(self, path: str | None = None) -> None:
+        self._thread = threading.Lock()
+        self._fd: int | None = None
+        if path is not None:
+            self._fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+
+    def __enter__(self) -> WriteLock:
+        self._thread.acquire()
+        if self._fd is not None:
+            try:
+                fcntl.flock(self._fd, fcntl.LOCK_EX)
+            except BaseException:
+                self._thread.release()
+                raise
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        if self._fd is not None:
+            fcntl.flock(self._fd, fcntl.LOCK_UN)
+        self._thread.release()
+
+    def close(self) -> None:
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
+
+    def __del__(self) -> None:
+        self.close()
+
+
+def _lock_path(engine: Engine) -> str | None:
+    db = engine.url.database
+    if not db or db == ":memory:" or db.startswith("file:"):
+        return None
+    return os.path.abspath(db) + "-writelock"
+
+
 class Store:
     """The seller node's database: an engine and its session factory."""
 
@@ -33,9 +81,9 @@ class Store:
         self.catalog_cache = CatalogCache()
         self.sessions.configure(info={SESSION_KEY: self.catalog_cache})
         self.sqlite = engine.dialect.name == "sqlite"
-        # SQLite has one writer at a time; threads of this process queue on this lock instead of on
-        # SQLite's busy handler, which sleeps up to 100 ms between tries (other processes still use it).
-        self.write_lock: threading.Lock | None = threading.Lock() if self.sqlite else None
+        # SQLite has one writer at a time; this node's threads and worker processes queue on this lock
+        # instead of on SQLite's busy handler, which sleeps up to 100 ms between tries.
+        self.write_lock: WriteLock | None = WriteLock(_lock_path(engine)) if self.sqlite else None
         # The running outbox delivery, if any: callbacks committed here go straight to it (callbacks.py).
         self.handoff: Handoff | None = None
 
