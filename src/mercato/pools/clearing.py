@@ -8,9 +8,10 @@ does not run); each manufacturer's total capacity across its offers.
 
 Commitments are aggregated into classes (aggregate.py) and the model on classes (milp.py) is
 solved with HiGHS: exactly for small pools (a deterministic greedy gives the warm start and is the
-answer when HiGHS finds nothing better within the time limit), and for large pools by its LP
-relaxation (the bound), a choice of runs from it, and an exact split of the demand among those runs
-(rounding.py turns class counts into whole commitments). See docs/pools.md.
+answer when HiGHS finds nothing better within the time limit), and for large pools (large.py) by
+blocks of substitute offers coupled only by the manufacturers' capacities: prices on those give
+the bound and each block's runs, then the demand is split among the runs in whole commitments
+(rounding.py turns class counts into commitments). See docs/pools.md.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from typing import Any
 
-from mercato.pools.aggregate import both, classes
+from mercato.pools.aggregate import classes
 from mercato.pools.model import Commitment, Offer, Pool
 
 PRICE_NOT_REACHED = "price_not_reached"
@@ -236,19 +237,9 @@ def _result(
     return Clearing(status, solver, objective, bound, gap, tuple(runs), tuple(accepted), tuple(rejected))
 
 
-RUN_NODES = 200  # branch-and-bound nodes for deciding the fractional offers' runs
 EXACT_COMMITMENTS = 20_000  # pool size up to which the exact MILP is tried
 EXACT_COLUMNS = 20_000  # class-model size up to which the exact MILP is run
 GREEDY_COMMITMENTS = 2_000  # pool size up to which the (quadratic) greedy gives the warm start
-# The branch-and-bound steps of the large method start only when their time budget is enough by
-# an estimate from the relaxation's solve time (HiGHS checks its time limit only between phases,
-# so a step started with too little time left runs far past the limit). Step 2 (its 40% share)
-# needs STEP_COST times the relaxation's time; step 3 (all that is left) EXACT_STEP_COST times it,
-# scaled by its model's nonzeros over the relaxation's. Measured: on 1M commitments step 2 took 4x
-# the relaxation's time and step 3 (nonzeros 0.7x) 6x, both ran 15 s past the limit and never
-# improved the answer; on 100k (step 3's nonzeros 0.3x) each took about 1x and they improve it.
-STEP_COST = 3.0
-EXACT_STEP_COST = 10.0
 
 
 def _class_counts(model: Any, assignment: Assignment) -> dict[int, dict[tuple[str, int], int]]:
@@ -274,8 +265,8 @@ def clear(pool: Pool, time_limit: float = 10.0, method: str = "auto") -> Clearin
     """Clear a validated pool. Same pool -> same Clearing (unless ``status`` is ``time_limit``).
 
     ``method`` ``exact``: the MILP on whole-commitment classes, warm-started by a greedy; ``bound``
-    is HiGHS's dual bound. ``method`` ``large``: the LP relaxation of the unit-class model gives the
-    bound, the runs are chosen from it and the demand split among them (see docs/pools.md).
+    is HiGHS's dual bound. ``method`` ``large``: the unit-class model by blocks with the capacities
+    priced gives the bound and the runs, then the demand is split among them (see docs/pools.md).
     ``auto`` (the default) takes ``exact`` for pools of up to EXACT_COMMITMENTS commitments whose
     class model has at most EXACT_COLUMNS columns, ``large`` otherwise.
     """
@@ -290,7 +281,9 @@ def clear(pool: Pool, time_limit: float = 10.0, method: str = "auto") -> Clearin
             return _result(pool, {}, "trivial", "greedy", 0.0)  # no feasible pairing: 0 is proven
         if method == "exact" or len(exact.xs) <= EXACT_COLUMNS:
             return _clear_exact(pool, exact, deadline)
-    return _clear_large(pool, deadline)
+    from mercato.pools.large import clear_large
+
+    return clear_large(pool, deadline)
 
 
 def _clear_exact(pool: Pool, exact: Any, deadline: float) -> Clearing:
@@ -307,73 +300,3 @@ def _clear_exact(pool: Pool, exact: Any, deadline: float) -> Clearing:
         if not check(pool, found) and surplus_of(pool, found) >= surplus_of(pool, warm):
             assignment, solver = found, "milp"
     return _result(pool, assignment, solved.status, solver, solved.bound)
-
-
-def _clear_large(pool: Pool, deadline: float) -> Clearing:
-    from mercato.pools import milp
-    from mercato.pools.rounding import Index, handout, polish, round_lp
-
-    offers = {o.id: o for o in pool.offers}
-    whole, mixed = both(pool)
-    index = Index(pool)
-    units = milp.build(pool, mixed)
-    if units is None:
-        return _result(pool, {}, "trivial", "greedy", 0.0)  # no feasible pairing: 0 is proven
-    started = time.monotonic()
-    relaxed = milp.solve_lp(units, time_limit=deadline - started)
-    lp_seconds = time.monotonic() - started
-    if relaxed.status != "optimal":
-        return _result(pool, polish(pool, {}, index), "time_limit", "greedy", None, index.by_id)
-    clock = False  # whether the clock stopped a stage (then the answer depends on machine speed)
-
-    def split(runs: dict[tuple[str, int], int]) -> Assignment:
-        """The best split of demand among ``runs`` (an LP with y fixed), as whole commitments."""
-        nonlocal clock
-        sub = milp.restrict(units, runs)
-        fixed = milp.solve_lp(sub, fixed_y=runs, time_limit=deadline - time.monotonic())
-        if fixed.status != "optimal":
-            clock = True
-            return {}
-        return polish(pool, handout(sub, milp.counts(sub, fixed.values), offers), index)
-
-    # 1. round the LP: one tier per offer, the LP's conditional runs, repaired and filled
-    assignment = polish(pool, handout(units, round_lp(units, relaxed.values), offers), index)
-    candidates = [split({(oid, t): 1 for oid, (t, _) in assignment.items()})]
-    # 2. decide the offers the LP left fractional by branch and bound (x continuous)
-    left = (deadline - time.monotonic()) * 0.4
-    if left >= STEP_COST * lp_seconds:
-        used, chosen = milp.solve_runs(units, relaxed.values, left, RUN_NODES)
-        clock = clock or chosen.status == "time_limit"
-        if math.isfinite(chosen.objective):
-            candidates.append(split(milp.runs_of(used, chosen.values)))
-    else:
-        clock = True
-    for candidate in candidates:
-        if _better(pool, assignment, candidate, index.by_id):
-            assignment = candidate
-    # 3. whole commitments among the best runs, exactly, from the best assignment so far
-    exact = sub = None
-    # at least the relaxation's time left, or building the exact model (Python) is wasted: the
-    # estimate below exceeds that unless the model has under a tenth of the relaxation's nonzeros
-    if deadline - time.monotonic() >= lp_seconds:
-        exact = milp.build(pool, whole, links=False)  # no link rows: y is fixed wherever it is used
-        if exact is None:  # no commitment fits whole in any run: 0 is proven
-            return _result(pool, {}, "trivial", "greedy", 0.0)
-        runs = {(oid, t): 1 for oid, (t, _) in assignment.items()}
-        sub = milp.restrict(exact, runs)
-        cost = EXACT_STEP_COST * lp_seconds * sub.matrix.nnz / max(1, units.matrix.nnz)
-        if deadline - time.monotonic() < cost:
-            sub = None
-    if sub is not None:
-        start = milp.start_from(sub, _class_counts(sub, assignment))
-        solved = milp.solve_mip(sub, start, deadline - time.monotonic(), 1e-6, runs, RUN_NODES)
-        clock = clock or solved.status == "time_limit"
-        if math.isfinite(solved.objective):
-            found = polish(pool, handout(sub, milp.counts(sub, solved.values), offers), index)
-            if _better(pool, assignment, found, index.by_id):
-                assignment = found
-    else:
-        clock = True
-    objective = surplus_of(pool, assignment, index.by_id)
-    status = "time_limit" if clock else "optimal" if objective >= relaxed.objective - 1e-6 else "feasible"
-    return _result(pool, assignment, status, "lp_rounding", relaxed.objective, index.by_id)

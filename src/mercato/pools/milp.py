@@ -64,6 +64,7 @@ class Model:
     row_upper: np.ndarray
     ycol: dict[tuple[str, int], int] = field(default_factory=dict)
     columns: np.ndarray | None = None  # for a restricted model: its columns in the full one
+    makers: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))  # capacity rows
 
     @property
     def x0(self) -> int:
@@ -81,10 +82,13 @@ class Model:
         return self.classes[k].quantity or 1
 
 
-def build(pool: Pool, classes: list[Class], links: bool = True) -> Model | None:
+def build(
+    pool: Pool, classes: list[Class], links: bool = True, only: set[tuple[str, int]] | None = None
+) -> Model | None:
     """The model, or None when no class can be served by any tier of any of its offers. Without
     ``links`` the link rows are left out (for models solved with every y fixed, where they are
-    plain bounds)."""
+    plain bounds). With ``only`` just those (offer, tier) pairs can run (as ``restrict`` would
+    leave it, but without building the rest)."""
     offers = {o.id: o for o in pool.offers}
     ranges = {o.id: [o.tier_range(t) for t in range(len(o.tiers))] for o in pool.offers}
     xs: list[tuple[int, str, int]] = []
@@ -96,7 +100,7 @@ def build(pool: Pool, classes: list[Class], links: bool = True) -> Model | None:
             tiers = ranges[oid]
             for t in range(first, len(tiers)):
                 low, high = tiers[t]
-                if low <= high and w <= high:
+                if low <= high and w <= high and (only is None or (oid, t) in only):
                     xs.append((k, oid, t))
                     xup.append(float(min(size, high // w)))
     if not xs:
@@ -167,7 +171,8 @@ def build(pool: Pool, classes: list[Class], links: bool = True) -> Model | None:
             vals.append(v)
     matrix = sparse.csc_matrix((vals, (rows, cols)), shape=(len(lo), n))
     matrix.sort_indices()
-    return Model(classes, ys, xs, zs, cost, upper, matrix, np.array(lo), np.array(hi), ycol)
+    makers = np.array([maker_row[m.id] for m in pool.manufacturers], dtype=np.int64)
+    return Model(classes, ys, xs, zs, cost, upper, matrix, np.array(lo), np.array(hi), ycol, None, makers)
 
 
 def restrict(model: Model, runs: set[tuple[str, int]] | dict[tuple[str, int], int]) -> Model:
@@ -193,6 +198,7 @@ def restrict(model: Model, runs: set[tuple[str, int]] | dict[tuple[str, int], in
         model.row_upper,
         {key: i for i, key in enumerate(ys)},
         cols,
+        model.makers,
     )
 
 
