@@ -17,8 +17,9 @@ as a guide on large pools.
 from __future__ import annotations
 
 from bisect import bisect_left
-from collections import defaultdict
 from dataclasses import dataclass
+
+import numpy as np
 
 from mercato.pools.model import Commitment, Offer, Pool
 
@@ -50,39 +51,104 @@ def classes(pool: Pool, by_quantity: bool = True) -> list[Class]:
 
 def both(pool: Pool) -> tuple[list[Class], list[Class]]:
     """The whole-commitment classes and the mixed-quantity classes, from one pass over the pool."""
-    offers = {o.id: o for o in pool.offers}
-    signature: dict[tuple[tuple[str, ...], int], tuple[tuple[str, ...], tuple[int, ...]] | None] = {}
-    members: dict[tuple[tuple[str, ...], tuple[int, ...]], list[Commitment]] = defaultdict(list)
-    cheap_from: dict[tuple[str, int], int] = {}
-    for c in pool.commitments:
-        key = (c.offers, c.max_unit_price)
-        if key not in signature:
-            listed = tuple(sorted(c.offers))
-            for oid in listed:
-                if (oid, c.max_unit_price) not in cheap_from:
-                    cheap_from[(oid, c.max_unit_price)] = first_cheap_tier(offers[oid], c.max_unit_price)
-            first = tuple(cheap_from[(oid, c.max_unit_price)] for oid in listed)
-            cheap = any(f < len(offers[oid].tiers) for oid, f in zip(listed, first, strict=True))
-            signature[key] = (listed, first) if cheap else None
-        sig = signature[key]
-        if sig is not None:
-            members[sig].append(c)
-    whole: list[Class] = []
-    mixed: list[Class] = []
-    for (listed, first), group in sorted(members.items()):
-        group.sort(key=lambda c: (-c.max_unit_price, c.id))
-        mixed.append(_class(0, listed, first, group))
-        by_quantity: dict[int, list[Commitment]] = defaultdict(list)
-        for c in group:
-            by_quantity[c.quantity].append(c)
-        for q in sorted(by_quantity):
-            whole.append(_class(q, listed, first, by_quantity[q]))
+    commitments = pool.commitments
+    if not commitments or not pool.offers:
+        return [], []
+    position = {o.id: i for i, o in enumerate(pool.offers)}  # offers are sorted by id
+    # per distinct list of offers, the set it stands for (sorted offer positions)
+    listed: dict[tuple[str, ...], int] = {}
+    lists = np.fromiter(
+        (listed.setdefault(c.offers, len(listed)) for c in commitments),
+        dtype=np.int64,
+        count=len(commitments),
+    )
+    price = np.fromiter((c.max_unit_price for c in commitments), dtype=np.int64, count=len(commitments))
+    quantity = np.fromiter((c.quantity for c in commitments), dtype=np.int64, count=len(commitments))
+    sets = sorted({tuple(sorted(position[oid] for oid in ids)) for ids in listed})
+    set_number = {members: i for i, members in enumerate(sets)}
+    set_of = np.array([set_number[tuple(sorted(position[oid] for oid in ids))] for ids in listed])
+    width = max(len(members) for members in sets)
+    table = np.full((len(sets), width), len(pool.offers), dtype=np.int64)  # padding: a dummy offer
+    for i, members in enumerate(sets):
+        table[i, : len(members)] = members
+    deepest = max(len(o.tiers) for o in pool.offers)
+    prices = np.full((len(pool.offers) + 1, deepest), np.iinfo(np.int64).min, dtype=np.int64)
+    tiers = np.zeros(len(pool.offers) + 1, dtype=np.int64)
+    for i, o in enumerate(pool.offers):
+        prices[i, : len(o.tiers)] = [t.unit_price for t in o.tiers]
+        tiers[i] = len(o.tiers)
+    row = set_of[lists]
+    offer_at = table[row]  # (commitments, width)
+    # the first tier cheap enough = how many tiers cost more (prices fall with the index)
+    first = np.zeros(offer_at.shape, dtype=np.int64)
+    for t in range(deepest):
+        first += prices[offer_at, t] > price[:, None]
+    cheap = ((first < tiers[offer_at]) & (offer_at < len(pool.offers))).any(axis=1)
+    keep = np.flatnonzero(cheap)
+    if len(keep) == 0:
+        return [], []
+    # members are ranked by id: the pool's order when it is sorted (parse_pool sorts it)
+    ranked = all(a.id < b.id for a, b in zip(commitments, commitments[1:], strict=False))
+    rank = np.arange(len(commitments))
+    if not ranked:
+        rank[np.argsort(np.array([c.id for c in commitments]), kind="stable")] = np.arange(len(commitments))
+    keys = np.concatenate([row[keep, None], first[keep]], axis=1)
+    _, group = np.unique(keys, axis=0, return_inverse=True)
+    group = group.reshape(-1)
+    names = [tuple(pool.offers[i].id for i in members) for members in sets]
+    figures = (price, quantity, row, first, rank)
+    mixed = _grouped(commitments, keep, group, figures, False, names)
+    whole = _grouped(commitments, keep, group, figures, True, names)
     whole.sort(key=lambda k: (k.quantity, k.offers, k.first_tier))
     return whole, mixed
 
 
-def _class(quantity: int, listed: tuple[str, ...], first: tuple[int, ...], group: list[Commitment]) -> Class:
-    counts: dict[int, int] = defaultdict(int)
-    for c in group:
-        counts[c.max_unit_price] += 1 if quantity else c.quantity
-    return Class(quantity, listed, first, tuple(group), tuple(sorted(counts.items(), reverse=True)))
+def _grouped(
+    commitments: tuple[Commitment, ...],
+    keep: np.ndarray,
+    group: np.ndarray,
+    figures: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray],
+    by_quantity: bool,
+    sets: list[tuple[str, ...]],
+) -> list[Class]:
+    """One class per group (and per quantity, ``by_quantity``): members best paying first, then by
+    id (commitments are sorted by id); segments: the members' distinct max prices, with their
+    count (whole) or units (mixed). ``figures``: per commitment its max price, quantity, set row,
+    first cheap tier per offer of the set and rank by id."""
+    price, quantity, row, first, rank = figures
+    p = price[keep]
+    part = quantity[keep] if by_quantity else np.zeros(len(keep), dtype=np.int64)
+    order = np.lexsort((rank[keep], -p, part, group))
+    g, pt, pp = group[order], part[order], p[order]
+    new_class = np.ones(len(order), dtype=bool)
+    new_class[1:] = (g[1:] != g[:-1]) | (pt[1:] != pt[:-1])
+    new_segment = new_class.copy()
+    new_segment[1:] |= pp[1:] != pp[:-1]
+    seg_start = np.flatnonzero(new_segment)
+    weights = np.ones(len(order), dtype=np.int64) if by_quantity else quantity[keep][order]
+    seg_total = np.add.reduceat(weights, seg_start).tolist()
+    seg_price = pp[seg_start].tolist()
+    seg_class = np.cumsum(new_class)[seg_start] - 1
+    class_start = np.flatnonzero(new_class)
+    seg_cut = np.searchsorted(seg_class, np.arange(len(class_start) + 1)).tolist()
+    picked = keep[order]
+    members = [commitments[j] for j in picked.tolist()]
+    heads = picked[class_start]
+    cut = class_start.tolist() + [len(order)]
+    head_rows = row[heads].tolist()
+    head_first = first[heads].tolist()
+    head_part = pt[class_start].tolist()
+    pairs = list(zip(seg_price, seg_total, strict=True))
+    out: list[Class] = []
+    for c, r in enumerate(head_rows):
+        listed = sets[r]
+        out.append(
+            Class(
+                head_part[c],
+                listed,
+                tuple(head_first[c][: len(listed)]),
+                tuple(members[cut[c] : cut[c + 1]]),
+                tuple(pairs[seg_cut[c] : seg_cut[c + 1]]),
+            )
+        )
+    return out

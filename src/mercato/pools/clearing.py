@@ -16,6 +16,7 @@ the bound and each block's runs, then the demand is split among the runs in whol
 
 from __future__ import annotations
 
+import gc
 import math
 import time
 from collections import defaultdict
@@ -283,7 +284,15 @@ def clear(pool: Pool, time_limit: float = 10.0, method: str = "auto") -> Clearin
             return _clear_exact(pool, exact, deadline)
     from mercato.pools.large import clear_large
 
-    return clear_large(pool, deadline)
+    # the large method makes hundreds of thousands of small objects and no reference cycles worth
+    # collecting: the cyclic collector's passes over them cost up to a second at 100k commitments
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        return clear_large(pool, deadline)
+    finally:
+        if collecting:
+            gc.enable()
 
 
 def _clear_exact(pool: Pool, exact: Any, deadline: float) -> Clearing:

@@ -31,7 +31,7 @@ from mercato.pools.blocks import Blocks
 from mercato.pools.bnb import branch_and_bound
 from mercato.pools.milp import quiet_highs
 
-GAP = 1e-7  # relative distance between the master and the best L at which the prices are final
+GAP = 1e-6  # relative distance between the master and the best L at which the prices are final
 ROUNDS = 100  # column-generation rounds at most (a count, not a time: the result is deterministic)
 
 
