@@ -158,18 +158,20 @@ class Network:
             return float("nan")
         return total / os.sysconf("SC_CLK_TCK")
 
-    def delivery_counts(self) -> tuple[int, int]:
-        """Outbox claims and handed-off callbacks, summed over the seller's worker processes."""
+    def delivery_counts(self) -> tuple[int, int, int, int]:
+        """Outbox claims, handed-off callbacks, store work run inline and in threads, summed over the
+        seller's worker processes."""
         import httpx
 
-        seen: dict[int, tuple[int, int]] = {}
+        seen: dict[int, tuple[int, int, int, int]] = {}
         for _ in range(20 * self.workers):
             health = httpx.get(self.seller_url + "/health", timeout=10).json()
             d = health.get("delivery") or {"claims": 0, "handed": 0}
-            seen[health["pid"]] = (d["claims"], d["handed"])
+            w = health.get("store_work") or {"inline": 0, "threads": 0}
+            seen[health["pid"]] = (d["claims"], d["handed"], w["inline"], w["threads"])
             if len(seen) == self.workers:
                 break
-        return sum(c for c, _ in seen.values()), sum(h for _, h in seen.values())
+        return tuple(sum(v[i] for v in seen.values()) for i in range(4))  # type: ignore[return-value]
 
     def admin(self, method: str, path: str, **kw: Any) -> Any:
         import httpx
@@ -368,7 +370,7 @@ async def load(net: Network, checkouts: int, concurrency: int, stock: int, seed:
     cpu, load_cpu = net.seller_cpu_s() - cpu0, time.process_time() - load0
     callbacks, retries = buyer.callbacks, buyer.retries
     await buyer.stop()
-    claims, handed = net.delivery_counts()
+    claims, handed, inline, threaded = net.delivery_counts()
     levels = [s for s in net.admin("GET", "/admin/stock") if s["item_id"] == ITEM]
     on_hand = sum(s["on_hand"] for s in levels)
     reserved = sum(s["reserved"] for s in levels)
@@ -394,6 +396,8 @@ async def load(net: Network, checkouts: int, concurrency: int, stock: int, seed:
         # outbox claims (including idle polls) and callbacks sent without a claim, over the whole run
         "outbox_claims_per_checkout": round(claims / max(1, done), 2),
         "callbacks_handed_off": round(handed / max(1, callbacks), 3),
+        # store work (handler steps, claims, records) run on the event loop, of all (SQLite; see Store.run)
+        "store_work_inline": round(inline / max(1, inline + threaded), 3),
         "load_average": [round(x, 2) for x in os.getloadavg()],
     }
     for k, v in lat.items():

@@ -2,7 +2,8 @@
 
 :class:`SellerHandlers` is the :class:`~mercato.transport.server.BecknReceiver` handler. For each
 verified request it checks the message cheaply (a malformed one is NACKed with the field's path),
-schedules the work and returns, so the ACK goes out at once. The work runs in a worker thread: it
+schedules the work and returns, so the ACK goes out at once. The work runs after that, as store work
+(:meth:`~mercato.seller.store.Store.run`: inline on SQLite, in a worker thread on PostgreSQL): it
 reads or changes the store and commits the ``on_*`` callback to the outbox in the same transaction
 (a domain error becomes the callback's ``error`` with its Beckn code), then wakes the outbox worker.
 
@@ -108,7 +109,10 @@ class SellerHandlers:
 
     async def _run(self, work: Work, inbound: Inbound) -> None:
         try:
-            await asyncio.to_thread(self.process, work, inbound)
+            if inbound.action == "search":  # may read the whole catalog: never on the event loop
+                await asyncio.to_thread(self.process, work, inbound)
+            else:  # on SQLite inline when the write lock is free (a checkout step is ~1 ms of CPU)
+                await self.env.store.run(self.process, work, inbound)
             self.processed += 1
         except Exception:
             self.failed += 1

@@ -1,5 +1,6 @@
 """Delivering the outbox from a node: one claiming loop, sends in flight concurrently, ACKs recorded
-in batches.
+in batches. Claims and records are store work (:meth:`~mercato.seller.store.Store.run`: on the event
+loop on SQLite while the write lock is free, in a thread otherwise).
 
 The durable outbox (:mod:`mercato.transport.outbox`) decides what is due (ordered within a
 transaction, leased while in flight). Here a single loop claims due rows whenever a handler commits
@@ -30,23 +31,23 @@ class LockedOutboxWorker(outbox.OutboxWorker):
 
     def __init__(self, store: Store, send: outbox.Sender, **kwargs: Any) -> None:
         super().__init__(store.engine, send, **kwargs)
-        self.lock = store.write_lock or contextlib.nullcontext()
+        self.store = store
 
     def claim(self) -> list[outbox.OutboxRow]:
-        with self.lock:
+        with self.store.locked():
             return super().claim()
 
     def mark_delivered(self, row: outbox.OutboxRow) -> None:
         self.mark_all_delivered([row])
 
     def mark_failed(self, row: outbox.OutboxRow, error: str) -> None:
-        with self.lock:
+        with self.store.locked():
             super().mark_failed(row, error)
 
     def mark_all_delivered(self, rows: list[outbox.OutboxRow]) -> None:
         """Mark rows delivered in one short transaction."""
         o = outbox.outbox_table
-        with self.lock, self.engine.begin() as conn:
+        with self.store.locked(), self.engine.begin() as conn:
             conn.execute(
                 update(o)
                 .where(o.c.id.in_([r.id for r in rows]), o.c.status == outbox.Status.PENDING)
@@ -156,7 +157,7 @@ class Delivery:
                 self.acked_ids.add(row.id)
                 self.record_event.set()
             else:
-                await asyncio.to_thread(self.worker.mark_failed, row, error)
+                await self.worker.store.run(self.worker.mark_failed, row, error)
         finally:
             self.slots.release()
 
@@ -168,7 +169,7 @@ class Delivery:
             self.wake_event.clear()
             self.claims += 1
             try:
-                rows = await asyncio.to_thread(self.worker.claim)
+                rows = await self.worker.store.run(self.worker.claim)
             except Exception:
                 log.exception("outbox: claim failed; retrying")
                 rows = []
@@ -193,7 +194,7 @@ class Delivery:
                 continue
             rows, self.to_record = self.to_record, []
             try:
-                await asyncio.to_thread(self.worker.mark_all_delivered, rows)
+                await self.worker.store.run(self.worker.mark_all_delivered, rows)
                 self.delivered += len(rows)
             except Exception:  # the rows stay leased and are sent again later: at least once
                 log.exception("outbox: recording %d deliveries failed", len(rows))
