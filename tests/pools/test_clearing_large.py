@@ -146,3 +146,24 @@ def test_large_method_skips_the_search_steps_when_too_little_time_is_left(pool: 
     assert cut.objective <= brute_force(pool) <= cut.bound + 1e-6
     assert cut.bound == full.bound
     assert cut.status in ("time_limit", "trivial")
+
+
+@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(pools())
+def test_large_method_falls_back_to_the_full_lp_when_a_block_fails(pool: Pool) -> None:
+    # a block LP that HiGHS cannot solve (numerical trouble) must not lose the clearing: the whole
+    # LP relaxation gives the bound and its rounding the answer, still feasible and within it
+    from mercato.pools import dual
+
+    def fail(self: object, b: int, cost: object) -> tuple[float, object]:
+        raise ArithmeticError(f"block {b}: numerical trouble")
+
+    saved = dual.Decomposition._price
+    dual.Decomposition._price = fail  # type: ignore[assignment,method-assign]
+    try:
+        result = clear(pool, time_limit=20, method="large")
+    finally:
+        dual.Decomposition._price = saved  # type: ignore[method-assign]
+    assert check(pool, _assignment(result)) == []
+    assert result.objective <= brute_force(pool) <= result.bound + 1e-6
+    assert result.status in ("optimal", "feasible", "trivial")
