@@ -89,90 +89,94 @@ def build(
     ``links`` the link rows are left out (for models solved with every y fixed, where they are
     plain bounds). With ``only`` just those (offer, tier) pairs can run (as ``restrict`` would
     leave it, but without building the rest)."""
-    offers = {o.id: o for o in pool.offers}
-    ranges = {o.id: [o.tier_range(t) for t in range(len(o.tiers))] for o in pool.offers}
+    ordered = sorted(pool.offers, key=lambda o: o.id)
+    place = {o.id: i for i, o in enumerate(ordered)}
+    ranges = [[o.tier_range(t) for t in range(len(o.tiers))] for o in ordered]
     xs: list[tuple[int, str, int]] = []
     xup: list[float] = []
+    x_offer: list[int] = []
     for k, cls in enumerate(classes):
         w = cls.quantity or 1
         size = cls.size
         for oid, first in zip(cls.offers, cls.first_tier, strict=True):
-            tiers = ranges[oid]
+            o = place[oid]
+            tiers = ranges[o]
             for t in range(first, len(tiers)):
                 low, high = tiers[t]
                 if low <= high and w <= high and (only is None or (oid, t) in only):
                     xs.append((k, oid, t))
                     xup.append(float(min(size, high // w)))
+                    x_offer.append(o)
     if not xs:
         return None
-    ys = sorted({(oid, t) for _, oid, t in xs})
+    nx = len(xs)
+    xk = np.fromiter((k for k, _, _ in xs), dtype=np.int64, count=nx)
+    xt = np.fromiter((t for _, _, t in xs), dtype=np.int64, count=nx)
+    xo = np.array(x_offer, dtype=np.int64)
+    deepest = max(len(o.tiers) for o in ordered)
+    pair, y_of_x = np.unique(xo * deepest + xt, return_inverse=True)  # sorted by (offer id, tier)
+    y_of_x = y_of_x.reshape(-1)
+    yo, yt = pair // deepest, pair % deepest
+    ys = [(ordered[o].id, int(t)) for o, t in zip(yo.tolist(), yt.tolist(), strict=True)]
     ycol = {key: i for i, key in enumerate(ys)}
-    served = sorted({k for k, _, _ in xs})
-    zs = [(k, s) for k in served for s in range(len(classes[k].segments))]
-    ny, nx = len(ys), len(xs)
-    n = ny + nx + len(zs)
+    served, class_row = np.unique(xk, return_inverse=True)
+    class_row = class_row.reshape(-1)
+    zs = [(k, s) for k in served.tolist() for s in range(len(classes[k].segments))]
+    ny, nz, nc = len(ys), len(zs), len(served)
+    n = ny + nx + nz
+    weight = np.array([float(c.quantity or 1) for c in classes])
+    wx = weight[xk]
+    unit_price = [[float(t.unit_price) for t in o.tiers] + [0.0] * (deepest - len(o.tiers)) for o in ordered]
     cost = np.zeros(n)
     upper = np.ones(n)
     upper[ny : ny + nx] = xup
-    rows: list[int] = []
-    cols: list[int] = []
-    vals: list[float] = []
-    lo: list[float] = []
-    hi: list[float] = []
+    cost[ny : ny + nx] = -np.array(unit_price)[xo, xt] * wx
+    zk = np.fromiter((k for k, _ in zs), dtype=np.int64, count=nz)
+    cost[ny + nx :] = [float(classes[k].segments[s][0]) for k, s in zs] * weight[zk]
+    upper[ny + nx :] = [float(classes[k].segments[s][1]) for k, s in zs]
+    makers_at = {m.id: i for i, m in enumerate(pool.manufacturers)}
+    maker_of = np.array([makers_at[o.manufacturer] for o in ordered], dtype=np.int64)
     inf = highspy.kHighsInf
-
-    def new_row(low: float, high: float) -> int:
-        lo.append(low)
-        hi.append(high)
-        return len(lo) - 1
-
-    class_row = {k: new_row(0.0, 0.0) for k in served}
-    for j, (k, s) in enumerate(zs):
-        price, count = classes[k].segments[s]
-        col = ny + nx + j
-        cost[col] = float(price * (classes[k].quantity or 1))
-        upper[col] = float(count)
-        rows.append(class_row[k])
-        cols.append(col)
-        vals.append(1.0)
-    run_hi = {key: new_row(-inf, 0.0) for key in ys}
-    run_lo = {key: new_row(0.0, inf) for key in ys}
-    maker_row = {m.id: new_row(-inf, float(m.capacity)) for m in pool.manufacturers}
-    for i, (k, oid, t) in enumerate(xs):
-        col = ny + i
-        wf = float(classes[k].quantity or 1)
-        cost[col] = -float(offers[oid].tiers[t].unit_price) * wf
-        for r, v in (
-            (class_row[k], -1.0),
-            (run_hi[(oid, t)], wf),
-            (run_lo[(oid, t)], wf),
-            (maker_row[offers[oid].manufacturer], wf),
-        ):
-            rows.append(r)
-            cols.append(col)
-            vals.append(v)
-        if links:
-            link = new_row(-inf, 0.0)
-            rows.extend((link, link))
-            cols.extend((col, ycol[(oid, t)]))
-            vals.extend((1.0, -upper[col]))
-    offer_row: dict[str, int] = {}
-    for (oid, t), col in ycol.items():
-        low, high = offers[oid].tier_range(t)
-        if oid not in offer_row:
-            offer_row[oid] = new_row(-inf, 1.0)
-        for r, v in (
-            (run_hi[(oid, t)], -float(high)),
-            (run_lo[(oid, t)], -float(low)),
-            (offer_row[oid], 1.0),
-        ):
-            rows.append(r)
-            cols.append(col)
-            vals.append(v)
-    matrix = sparse.csc_matrix((vals, (rows, cols)), shape=(len(lo), n))
+    # rows: classes, run upper, run lower, manufacturers, links (one per x), offers (one per offer)
+    run_hi, run_lo, maker0 = nc, nc + ny, nc + 2 * ny
+    link0 = maker0 + len(pool.manufacturers)
+    present, offer_row = np.unique(yo, return_inverse=True)
+    offer0 = link0 + (nx if links else 0)
+    nrows = offer0 + len(present)
+    xcol = ny + np.arange(nx)
+    zcol = ny + nx + np.arange(nz)
+    ycols = np.arange(ny)
+    lows = np.array([ranges[o][t][0] for o, t in zip(yo.tolist(), yt.tolist(), strict=True)], dtype=float)
+    highs = np.array([ranges[o][t][1] for o, t in zip(yo.tolist(), yt.tolist(), strict=True)], dtype=float)
+    parts_r = [
+        np.searchsorted(served, zk),
+        class_row,
+        run_hi + y_of_x,
+        run_lo + y_of_x,
+        maker0 + maker_of[xo],
+        run_hi + ycols,
+        run_lo + ycols,
+        offer0 + offer_row.reshape(-1),
+    ]
+    parts_c = [zcol, xcol, xcol, xcol, xcol, ycols, ycols, ycols]
+    parts_v = [np.ones(nz), -np.ones(nx), wx, wx, wx, -highs, -lows, np.ones(ny)]
+    if links:
+        parts_r += [link0 + np.arange(nx), link0 + np.arange(nx)]
+        parts_c += [xcol, y_of_x]
+        parts_v += [np.ones(nx), -upper[ny : ny + nx]]
+    lo = np.zeros(nrows)
+    hi = np.zeros(nrows)
+    lo[run_hi:run_lo], hi[run_lo:maker0] = -inf, inf
+    lo[maker0:link0] = -inf
+    hi[maker0:link0] = [float(m.capacity) for m in pool.manufacturers]
+    lo[link0:] = -inf
+    hi[offer0:] = 1.0
+    matrix = sparse.csc_matrix(
+        (np.concatenate(parts_v), (np.concatenate(parts_r), np.concatenate(parts_c))), shape=(nrows, n)
+    )
     matrix.sort_indices()
-    makers = np.array([maker_row[m.id] for m in pool.manufacturers], dtype=np.int64)
-    return Model(classes, ys, xs, zs, cost, upper, matrix, np.array(lo), np.array(hi), ycol, None, makers)
+    makers = maker0 + np.arange(len(pool.manufacturers), dtype=np.int64)
+    return Model(classes, ys, xs, zs, cost, upper, matrix, lo, hi, ycol, None, makers)
 
 
 def restrict(model: Model, runs: set[tuple[str, int]] | dict[tuple[str, int], int]) -> Model:
