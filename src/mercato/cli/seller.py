@@ -78,7 +78,7 @@ def serve(
         raise ConfigError("--workers must be at least 1")
     if worker_fd is not None:  # one worker of a pool: the supervisor migrated the database
         store = open_store(config.database_url, migrate=False)
-        guard = DatabaseReplayGuard(store.engine, lock=store.write_lock)
+        guard = DatabaseReplayGuard(store.engine, lock=store.locked, run=store.run)
         node = SellerNode(config, store=store, replay_guard=guard)
         run(node.asgi, host=config.host, port=config.port, lifespan="on", fd=worker_fd, parent_pid=parent_pid)
         return 0

@@ -24,6 +24,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
 import httpx
+from sqlalchemy.orm import Session
 
 from mercato.pools.book import run_clearing
 from mercato.pools.model import PoolInputError
@@ -230,12 +231,19 @@ def pool_tags(store: Store) -> dict[str, list[dict[str, Any]]]:
 
 
 def pool_order_problem(
-    store: Store, me: str, bap_id: str, transaction_id: str, lines: list[tuple[str, int]]
+    store: Store,
+    me: str,
+    bap_id: str,
+    transaction_id: str,
+    lines: list[tuple[str, int]],
+    session: Session | None = None,
 ) -> str | None:
     """Why this basket may not be ordered, or None. A pool offer is ordered only after its pool is
     cleared, and only for an accepted commitment: by its buyer app, in the commitment's transaction
-    (``commitment_transaction_id``), for at most its quantity."""
-    pools_by_item = sp.pools_of_items(store, [item_id for item_id, _ in lines])
+    (``commitment_transaction_id``), for at most its quantity. ``session``: read in the caller's
+    transaction."""
+    ids = [item_id for item_id, _ in lines]
+    pools_by_item = sp.pools_of_items(store, ids) if session is None else sp.pools_of_items_in(session, ids)
     for item_id, quantity in lines:
         pool = pools_by_item.get(item_id)
         if pool is None:

@@ -13,7 +13,7 @@ import hashlib
 import heapq
 import math
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from contextlib import AbstractContextManager, nullcontext
 from typing import Any, Protocol
 
@@ -118,15 +118,18 @@ class DatabaseReplayGuard:
 
     Claims made while a batch is on its way to the database wait and go together in the next batch
     (one transaction, keys in sorted order so two batches never deadlock). Expired entries are
-    deleted every ``purge_every_s``. ``lock`` (the store's write lock on SQLite) is held around each
-    write transaction.
+    deleted every ``purge_every_s``. ``lock`` (the store's write lock on SQLite: a context manager,
+    or a function that returns a fresh one) is held around each write transaction; ``run`` runs a
+    batch's blocking work (default: a worker thread; a seller node passes its ``Store.run``, which
+    runs it on the event loop on SQLite while the write lock is free).
     """
 
     def __init__(
         self,
         engine: Engine,
         *,
-        lock: AbstractContextManager[Any] | None = None,
+        lock: AbstractContextManager[Any] | Callable[[], AbstractContextManager[Any]] | None = None,
+        run: Callable[..., Awaitable[Any]] | None = None,
         max_batch: int = 256,
         purge_every_s: float = 30.0,
         clock: Callable[[], float] = time.time,
@@ -135,6 +138,7 @@ class DatabaseReplayGuard:
             raise ValueError("max_batch must be at least 1")
         self.engine = engine
         self.lock = lock
+        self.run: Callable[..., Awaitable[Any]] = run or asyncio.to_thread
         self.max_batch = max_batch
         self.purge_every_s = purge_every_s
         self.clock = clock
@@ -163,7 +167,7 @@ class DatabaseReplayGuard:
                 set_={"expires_ms": stmt.excluded.expires_ms},
                 where=replay_table.c.expires_ms <= now_ms,
             ).returning(replay_table.c.key)
-            with self.lock or nullcontext(), self.engine.begin() as conn:
+            with self._locked(), self.engine.begin() as conn:
                 accepted.update(conn.execute(stmt).scalars())
                 if now >= self._next_purge:
                     self._next_purge = now + self.purge_every_s
@@ -176,8 +180,13 @@ class DatabaseReplayGuard:
             seen.add(digest)
         return out
 
+    def _locked(self) -> AbstractContextManager[Any]:
+        if self.lock is None:
+            return nullcontext()
+        return self.lock() if callable(self.lock) else self.lock
+
     def release_sync(self, digest: str) -> None:
-        with self.lock or nullcontext(), self.engine.begin() as conn:
+        with self._locked(), self.engine.begin() as conn:
             conn.execute(delete(replay_table).where(replay_table.c.key == digest))
 
     async def claim(self, key: ReplayKey, expires_at: float) -> bool:
@@ -191,7 +200,7 @@ class DatabaseReplayGuard:
         while self._pending:
             batch, self._pending = self._pending[: self.max_batch], self._pending[self.max_batch :]
             try:
-                results = await asyncio.to_thread(self.claim_many, [(d, e) for d, e, _ in batch])
+                results = await self.run(self.claim_many, [(d, e) for d, e, _ in batch])
             except Exception as exc:  # the requests of this batch fail (500, retried by the sender)
                 for _, _, fut in batch:
                     if not fut.done():
@@ -202,4 +211,4 @@ class DatabaseReplayGuard:
                     fut.set_result(ok)
 
     async def release(self, key: ReplayKey) -> None:
-        await asyncio.to_thread(self.release_sync, key_digest(key))
+        await self.run(self.release_sync, key_digest(key))

@@ -59,40 +59,47 @@ def _stale(
 
 
 def init(env: Env, req: InitRequest) -> Callback | None:
+    """One write transaction: the pool guard, the fresh and the stored quote, saving the terms with
+    their on_init (a stale quote is answered after it, with nothing saved)."""
     ctx = req.context
     d = draft(req.message.order if req.message else None, ctx)
     txn = str(ctx.transaction_id)
-    pool_guard(env, ctx.bap_id, txn, d.basket)
-    fresh, cat, stored = store_checkout.quote_for_init(env.store, d.basket, ctx.bap_id, txn)
-    try:
-        if stored is not None and stored[0].provider_id == fresh.provider_id:
-            require_unchanged(stored[0], fresh)
-        require_available(fresh)
-    except (QuoteChanged, InsufficientStock) as exc:
-        return _stale(ctx, "on_init", env, exc, fresh, d.basket.provider_id)
-    now = env.now()
-    fresh, window = quote_promise(env, fresh, d.basket, now, lambda q: estimate(cat, q, d.basket, now))
-    try:
-        require_available(fresh)
-    except InsufficientStock as exc:
-        return _stale(ctx, "on_init", env, exc, fresh, d.basket.provider_id)
-    order = order_draft_json(cat, fresh, d.basket, now, d.details, window)
-    if "billing" in d.details:
-        order["billing"] = d.details["billing"]
-    order["payments"] = [beckn.payment_json(fresh.total, d.payment_type, False, d.details["collected_by"])]
-    cb = callback(ctx, "on_init", env.me, {"order": order})
-    store_checkout.save_quote(env.store, ctx.bap_id, txn, fresh, "init", env.now(), d.details, callback=cb)
+    with env.store.write() as s:
+        pool_guard(env, ctx.bap_id, txn, d.basket, s)
+        fresh, cat = store_checkout.quote_in(s, d.basket)
+        stored = store_checkout.stored_in(s, ctx.bap_id, txn)
+        try:
+            if stored is not None and stored[0].provider_id == fresh.provider_id:
+                require_unchanged(stored[0], fresh)
+            require_available(fresh)
+        except (QuoteChanged, InsufficientStock) as exc:
+            return _stale(ctx, "on_init", env, exc, fresh, d.basket.provider_id)
+        now = env.now()
+        fresh, window = quote_promise(env, fresh, d.basket, now, lambda q: estimate(cat, q, d.basket, now))
+        try:
+            require_available(fresh)
+        except InsufficientStock as exc:
+            return _stale(ctx, "on_init", env, exc, fresh, d.basket.provider_id)
+        order = order_draft_json(cat, fresh, d.basket, now, d.details, window)
+        if "billing" in d.details:
+            order["billing"] = d.details["billing"]
+        order["payments"] = [
+            beckn.payment_json(fresh.total, d.payment_type, False, d.details["collected_by"])
+        ]
+        cb = callback(ctx, "on_init", env.me, {"order": order})
+        store_checkout.save_quote_in(s, ctx.bap_id, txn, fresh, "init", env.now(), d.details, callback=cb)
     return None
 
 
 def confirm(env: Env, req: BecknConfirm) -> Callback | None:
     ctx = req.context
     txn = str(ctx.transaction_id)
-    again, stored = store_checkout.before_confirm(env.store, ctx.bap_id, txn)
-    if again is not None:
-        return rewrap(again.response, ctx, env.me)
-    d = draft(req.message.order if req.message else None, ctx)
-    pool_guard(env, ctx.bap_id, txn, d.basket)
+    with env.store.read() as s:  # a repeat, the stored terms and the pool guard: one read transaction
+        again, stored = store_checkout.before_confirm_in(s, ctx.bap_id, txn)
+        if again is not None:
+            return rewrap(again.response, ctx, env.me)
+        d = draft(req.message.order if req.message else None, ctx)
+        pool_guard(env, ctx.bap_id, txn, d.basket, s)
     details = dict(d.details)
     if stored is not None:
         for k, v in stored[1].items():

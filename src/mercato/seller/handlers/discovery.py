@@ -17,6 +17,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from sqlalchemy import select as sql_select
+from sqlalchemy.orm import Session
 
 from mercato.protocol.errors import Code, ProtocolError
 from mercato.protocol.models import SearchRequest, SelectRequest
@@ -213,10 +214,14 @@ def run_search(env: Env, q: SearchQuery) -> dict[str, Any]:
     return {"catalog": catalog}
 
 
-def pool_guard(env: Env, bap_id: str, transaction_id: str, basket: Basket) -> None:
-    """Pool offers are ordered only for accepted commitments, after the clearing (NACK otherwise)."""
+def pool_guard(
+    env: Env, bap_id: str, transaction_id: str, basket: Basket, session: Session | None = None
+) -> None:
+    """Pool offers are ordered only for accepted commitments, after the clearing (NACK otherwise).
+    ``session``: read in the caller's transaction."""
     lines = [(ln.item_id, ln.quantity) for ln in basket.lines]
-    problem = seller_pools.pool_order_problem(env.store, env.me.subscriber_id, bap_id, transaction_id, lines)
+    me = env.me.subscriber_id
+    problem = seller_pools.pool_order_problem(env.store, me, bap_id, transaction_id, lines, session)
     if problem is not None:
         raise ProtocolError(Code.BUSINESS_ERROR, problem)
 
@@ -292,22 +297,23 @@ def order_draft_json(
 
 
 def select(env: Env, req: SelectRequest) -> Callback | None:
+    """One write transaction: the pool guard, the fresh quote and saving it with its on_select."""
     d = draft(req.message.order if req.message else None, req.context)
-    pool_guard(env, req.context.bap_id, str(req.context.transaction_id), d.basket)
-    q, cat = checkout.quote_with_catalog(env.store, d.basket)
-    now = env.now()
-    q, window = quote_promise(env, q, d.basket, now, lambda q: estimate(cat, q, d.basket, now))
-    message = {"order": order_draft_json(cat, q, d.basket, now, window=window)}
-    error = None
-    if not q.fully_available:
-        short = "; ".join(
-            f"{ln.item_id}: requested {ln.quantity}, {ln.available_quantity} left"
-            for ln in q.lines
-            if not ln.is_available
-        )
-        error = ProtocolError(Code.ITEM_QUANTITY_UNAVAILABLE, f"insufficient stock ({short})").to_error()
-    cb = callback(req.context, "on_select", env.me, message, error)
-    checkout.save_quote(
-        env.store, req.context.bap_id, str(req.context.transaction_id), q, "select", now, callback=cb
-    )
+    bap_id, txn = req.context.bap_id, str(req.context.transaction_id)
+    with env.store.write() as s:
+        pool_guard(env, bap_id, txn, d.basket, s)
+        q, cat = checkout.quote_in(s, d.basket)
+        now = env.now()
+        q, window = quote_promise(env, q, d.basket, now, lambda q: estimate(cat, q, d.basket, now))
+        message = {"order": order_draft_json(cat, q, d.basket, now, window=window)}
+        error = None
+        if not q.fully_available:
+            short = "; ".join(
+                f"{ln.item_id}: requested {ln.quantity}, {ln.available_quantity} left"
+                for ln in q.lines
+                if not ln.is_available
+            )
+            error = ProtocolError(Code.ITEM_QUANTITY_UNAVAILABLE, f"insufficient stock ({short})").to_error()
+        cb = callback(req.context, "on_select", env.me, message, error)
+        checkout.save_quote_in(s, bap_id, txn, q, "select", now, callback=cb)
     return None

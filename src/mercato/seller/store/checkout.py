@@ -154,6 +154,17 @@ def quote_for_init(
         return q, catalog, _stored(s, bap_id, transaction_id)
 
 
+def quote_in(s: Session, basket: Basket) -> tuple[Quote, Catalog]:
+    """:func:`quote_with_catalog` in the caller's transaction."""
+    q, catalog, _ = _fresh(s, basket, lock=False)
+    return q, catalog
+
+
+def stored_in(s: Session, bap_id: str, transaction_id: str) -> StoredQuote | None:
+    """:func:`stored_quote` in the caller's transaction."""
+    return _stored(s, bap_id, transaction_id)
+
+
 def save_quote(store: Store, bap_id: str, transaction_id: str, q: Quote, stage: str, now: datetime,
                details: Mapping[str, Any] | None = None,
                callback: Callback | None = None) -> None:  # fmt: skip
@@ -161,22 +172,29 @@ def save_quote(store: Store, bap_id: str, transaction_id: str, q: Quote, stage: 
     (the on_select / on_init answer) is put in the outbox in the same transaction.
 
     ``details=None`` keeps the details stored before (none: empty)."""
+    with store.write() as s:
+        save_quote_in(s, bap_id, transaction_id, q, stage, now, details, callback)
+
+
+def save_quote_in(s: Session, bap_id: str, transaction_id: str, q: Quote, stage: str, now: datetime,
+                  details: Mapping[str, Any] | None = None,
+                  callback: Callback | None = None) -> None:  # fmt: skip
+    """:func:`save_quote` in the caller's write transaction (:meth:`Store.write`)."""
     check_now(now)
     if stage not in ("select", "init"):
         raise InvalidInput(f"quote stage must be select or init, got {stage!r}")
-    with store.write() as s:
-        conn = s.connection()
-        values: dict[str, Any] = {"provider_id": q.provider_id, "stage": stage, "quote": quote_json(q),
-                                  "updated_at": now}  # fmt: skip
-        if details is not None:
-            values["details"] = dict(details)
-        done = conn.execute(_SET_QUOTE, {"k_bap": bap_id, "k_txn": transaction_id, **values})
-        if done.rowcount == 0:
-            # a concurrent save of the same new key fails here (primary key) and is answered as an error
-            values.setdefault("details", {})
-            conn.execute(_NEW_QUOTE, {"bap_id": bap_id, "transaction_id": transaction_id, **values})
-        if callback is not None:
-            send_later(s, callback)
+    conn = s.connection()
+    values: dict[str, Any] = {"provider_id": q.provider_id, "stage": stage, "quote": quote_json(q),
+                              "updated_at": now}  # fmt: skip
+    if details is not None:
+        values["details"] = dict(details)
+    done = conn.execute(_SET_QUOTE, {"k_bap": bap_id, "k_txn": transaction_id, **values})
+    if done.rowcount == 0:
+        # a concurrent save of the same new key fails here (primary key) and is answered as an error
+        values.setdefault("details", {})
+        conn.execute(_NEW_QUOTE, {"bap_id": bap_id, "transaction_id": transaction_id, **values})
+    if callback is not None:
+        send_later(s, callback)
 
 
 def stored_quote(store: Store, bap_id: str, transaction_id: str) -> StoredQuote | None:
@@ -195,8 +213,15 @@ def before_confirm(
 ) -> tuple[Confirmed | None, StoredQuote | None]:
     """:func:`stored_answer` and :func:`stored_quote`, read in one transaction."""
     with store.read() as s:
-        answer = _answer(s, bap_id, transaction_id)
-        return answer, (None if answer is not None else _stored(s, bap_id, transaction_id))
+        return before_confirm_in(s, bap_id, transaction_id)
+
+
+def before_confirm_in(
+    s: Session, bap_id: str, transaction_id: str
+) -> tuple[Confirmed | None, StoredQuote | None]:
+    """:func:`before_confirm` in the caller's transaction."""
+    answer = _answer(s, bap_id, transaction_id)
+    return answer, (None if answer is not None else _stored(s, bap_id, transaction_id))
 
 
 def confirm(store: Store, req: ConfirmRequest, *, order_id: str, now: datetime,
