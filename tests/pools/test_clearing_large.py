@@ -167,3 +167,12 @@ def test_large_method_falls_back_to_the_full_lp_when_a_block_fails(pool: Pool) -
     assert check(pool, _assignment(result)) == []
     assert result.objective <= brute_force(pool) <= result.bound + 1e-6
     assert result.status in ("optimal", "feasible", "trivial")
+
+
+@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(pools())
+def test_large_method_with_no_time_still_answers_within_a_true_bound(pool: Pool) -> None:
+    result = clear(pool, time_limit=0.0, method="large")
+    assert check(pool, _assignment(result)) == []
+    assert result.objective <= brute_force(pool) <= result.bound + 1e-6
+    assert result.status in ("time_limit", "trivial")

@@ -234,6 +234,8 @@ def _result(
     simple = float(simple_bound(pool))
     bound = simple if bound is None or not math.isfinite(bound) else min(bound, simple)
     bound = max(bound, float(objective))
+    if bound - objective < 1.0:  # surpluses are whole numbers: a bound this close proves the answer
+        bound = float(objective)
     gap = 0.0 if bound <= objective else (bound - objective) / max(1.0, abs(bound))
     return Clearing(status, solver, objective, bound, gap, tuple(runs), tuple(accepted), tuple(rejected))
 

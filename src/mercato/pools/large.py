@@ -48,12 +48,12 @@ def clear_large(pool: Pool, deadline: float) -> Clearing:
     except ArithmeticError:
         return _full_lp(pool, units, index, deadline)
     step1 = time.monotonic() - started
-    if relaxed.status == "time_limit":
+    if relaxed.status == "time_limit" and relaxed.rounds <= 1:  # not a single round priced
         return _result(pool, polish(pool, {}, index), "time_limit", "greedy", None, index.by_id)
     clock = False  # whether the clock stopped a step (then the answer depends on machine speed)
     bound = relaxed.bound
     assignment: Assignment = {}
-    if time.monotonic() < deadline:
+    if relaxed.status != "time_limit" and time.monotonic() < deadline:
         try:
             integral = decomposition.integer(relaxed.lam, NODES)
         except ArithmeticError:
@@ -72,7 +72,7 @@ def clear_large(pool: Pool, deadline: float) -> Clearing:
                 assignment = polish(pool, handout(exact, found.counts, offers), index)
     else:
         clock = True
-    if not assignment:  # no runs chosen, or the split was cut: the LP's rounding
+    if not assignment:  # no runs chosen, or a step was cut: the rounding of the master's LP
         assignment = polish(pool, handout(units, round_lp(units, relaxed.values), offers), index)
     objective = surplus_of(pool, assignment, index.by_id)
     if bound - objective < 1.0:  # surpluses are whole numbers: nothing better exists
