@@ -1,12 +1,15 @@
 from __future__ import annotations
 
 import math
+import time
 
 from hypothesis import HealthCheck, given, settings
 
 from mercato.pools import milp
 from mercato.pools.aggregate import classes
+from mercato.pools.blocks import Blocks
 from mercato.pools.clearing import check, simple_bound, surplus_of
+from mercato.pools.dual import Decomposition
 from mercato.pools.model import Pool, parse_pool
 from mercato.pools.rounding import handout
 from tests.pools.helpers import brute_force, commitment, document, offer
@@ -92,11 +95,29 @@ def test_run_selection_respects_the_lp_integral_decisions() -> None:
     pool = parse_pool(doc)
     model = milp.build(pool, classes(pool, by_quantity=False))
     assert model is not None
-    lp = milp.solve_lp(model)
-    used, chosen = milp.solve_runs(model, lp.values, 10.0, 100)
-    assert chosen.status == "optimal"
-    assert milp.runs_of(used, chosen.values) == {("b", 1): 1}
-    assert math.isclose(chosen.objective, 12 * 14)
+    decomposition = Decomposition(Blocks(model))
+    relaxed = decomposition.relax(time.monotonic() + 60)
+    chosen = decomposition.integer(relaxed.lam, 100)
+    assert relaxed.status == "optimal" and chosen.complete
+    assert milp.runs_of(model, chosen.values) == {("b", 1): 1}
+    assert math.isclose(chosen.bound, 12 * 14)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(pools())
+def test_building_only_some_runs_equals_restricting(pool: Pool) -> None:
+    model = milp.build(pool, classes(pool), links=False)
+    if model is None:
+        return
+    runs = set(model.ys[::2])
+    built = milp.build(pool, classes(pool), links=False, only=runs)
+    assert built is not None
+    sub = milp.restrict(model, runs)
+    assert built.ys == sub.ys and built.xs == sub.xs and built.zs == sub.zs
+    fixed = dict.fromkeys(runs, 1)
+    a, b = milp.solve_lp(built, fixed_y=fixed), milp.solve_lp(sub, fixed_y=fixed)
+    assert a.status == b.status
+    assert a.status != "optimal" or math.isclose(a.objective, b.objective, abs_tol=1e-6)
 
 
 def test_restricted_model_keeps_only_the_given_runs() -> None:

@@ -106,12 +106,6 @@ class Blocks:
             return self.model.cost.copy()
         return np.asarray(self.model.cost - self.capacity.T @ lam)
 
-    def usage(self, values: np.ndarray) -> np.ndarray:
-        """Units of each manufacturer's capacity that a full column vector uses."""
-        if self.capacity is None:
-            return np.zeros(0)
-        return np.asarray(self.capacity @ values)
-
     def lp(
         self,
         b: int,

@@ -320,36 +320,6 @@ def _solve_mip_once(
     )
 
 
-def solve_runs(full: Model, lp: np.ndarray, time_limit: float, nodes: int) -> tuple[Model, Solved]:
-    """Which offers run on which tier: the model with binary y and continuous x, with every y the
-    LP solution ``lp`` left at 0 or 1 fixed there (only the fractional offers are decided), stopped
-    after ``nodes`` branch-and-bound nodes or ``time_limit`` seconds. Solved on the model restricted
-    to the runs the LP uses, which is returned with the solution."""
-    model = restrict(full, {key for key, y in zip(full.ys, lp[: full.x0], strict=True) if y > 1e-6})
-    y = lp[: full.x0][[full.ycol[key] for key in model.ys]]
-    h = _highs(model, integer=False)
-    idx = np.arange(model.x0, dtype=np.int32)
-    lower = np.where(y > 1 - 1e-6, 1.0, 0.0)
-    upper = np.where(y < 1e-6, 0.0, 1.0)
-    h.changeColsBounds(model.x0, idx, lower, upper)
-    h.changeColsIntegrality(
-        model.x0, idx, np.full(model.x0, highspy.HighsVarType.kInteger.value, dtype=np.uint8)
-    )
-    h.setOptionValue("mip_rel_gap", 1e-5)
-    h.setOptionValue("mip_max_nodes", int(nodes))
-    h.setOptionValue("time_limit", max(0.0, float(time_limit)))
-    h.run()
-    status = h.getModelStatus()
-    info = h.getInfo()
-    values = np.array(h.getSolution().col_value)
-    word = {highspy.HighsModelStatus.kOptimal: "optimal", highspy.HighsModelStatus.kTimeLimit: "time_limit"}
-    if len(values) != model.n or info.primal_solution_status != 2:
-        return model, Solved(word.get(status, "limit"), float("-inf"), float("inf"), np.zeros(model.n))
-    return model, Solved(
-        word.get(status, "limit"), float(info.objective_function_value), float("inf"), values
-    )
-
-
 def runs_of(model: Model, values: np.ndarray) -> dict[tuple[str, int], int]:
     """The (offer, tier) pairs a solution runs."""
     y = values[: model.x0]
