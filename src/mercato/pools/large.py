@@ -8,9 +8,10 @@ Steps (see docs/pools.md, "Solving it"):
 2. **run choice**: at those prices every block's run decisions are settled by branch and bound
    (bnb.py). The bound, ``L`` at those prices with integer blocks, is at least as tight as the LP
    relaxation's; the blocks' runs are the answer's runs;
-3. **exact split**: whole commitments among those runs (split.py): one LP, rounding, and a small
-   MILP for each block the rounding left out of range (skipped, and the answer marked as cut by
-   the clock, when less than ``STEP_COST`` times step 1's time is left);
+3. **exact split**: whole commitments among those runs (split.py): one LP, rounding, single-member
+   moves that mend the blocks the rounding left out of range, and a small MILP for a block they
+   cannot mend cheaply (the MILPs are skipped, and the answer marked as cut by the clock, when
+   less than ``STEP_COST`` times step 1's time is left);
 4. handed out to commitments and polished (rounding.py).
 
 If a block's LP fails numerically the full LP relaxation is solved instead and its rounded
