@@ -116,9 +116,10 @@ def confirm(env: Env, req: BecknConfirm) -> Callback | None:
             hold.stamp(message, order.quote, lambda q: _estimate(env, q, d.basket, now))
         return callback(ctx, "on_confirm", env.me, message)
 
-    creq = ConfirmRequest(
-        ctx.bap_id, txn, d.basket, ptype, buyer_id=_buyer(details), bap_uri=str(ctx.bap_uri), details=details
-    )
+    # the quote sent at select/init, read above (the confirm transaction then need not read it again)
+    earlier = stored[0] if stored is not None and stored[0].provider_id == d.basket.provider_id else None
+    creq = ConfirmRequest(ctx.bap_id, txn, d.basket, ptype, buyer_id=_buyer(details),
+                          bap_uri=str(ctx.bap_uri), earlier=earlier, details=details)  # fmt: skip
     try:
         res = store_checkout.confirm(env.store, creq, order_id=order_id, now=now, respond=respond, hold=hold)
     except QuoteChanged as exc:

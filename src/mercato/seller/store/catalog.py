@@ -26,7 +26,7 @@ from mercato.seller.domain import (
     UnknownEntity,
 )
 
-from .catalog_cache import CachedItem, CachedProvider, Snapshot, cache_of
+from .catalog_cache import CachedItem, CachedProvider, Snapshot, cache_of, snapshot_in
 from .codec import address_json, category_of, descriptor_json, item_of, item_values, location_of, provider_of
 from .tables import CategoryRow, ItemRow, LocationRow, ProviderRow, table_of
 from .txn import Store, check_now
@@ -156,7 +156,7 @@ def load_for_quote(
     s.flush()
     conn = s.connection()
     cache = cache_of(s)
-    snap = cache.snapshot(conn) if cache is not None else Snapshot(0)
+    snap = snapshot_in(cache, s) if cache is not None else Snapshot(0)
     p = snap.providers.get(provider_id, _MISSING)
     if p is _MISSING:
         p = _load_provider(conn, provider_id)

@@ -100,3 +100,19 @@ class CatalogCache:
 def cache_of(session: Session) -> CatalogCache | None:
     cache: CatalogCache | None = session.info.get(SESSION_KEY)
     return cache
+
+
+_SNAPSHOT_KEY = "mercato.catalog_snapshot"
+
+
+def snapshot_in(cache: CatalogCache, session: Session) -> Snapshot:
+    """The snapshot for ``session``'s transaction: the version is read once per transaction (a step
+    that checks pool offers and prices its basket in one transaction reads it once)."""
+    txn = session.get_transaction()
+    held = session.info.get(_SNAPSHOT_KEY)
+    if held is not None and txn is not None and held[0] is txn:
+        snap: Snapshot = held[1]
+        return snap
+    snap = cache.snapshot(session.connection())
+    session.info[_SNAPSHOT_KEY] = (session.get_transaction(), snap)
+    return snap

@@ -23,6 +23,8 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -100,10 +102,24 @@ _KEYS = table_of(IdempotencyRow)
 _GET_QUOTE = select(_QUOTES.c.provider_id, _QUOTES.c.quote, _QUOTES.c.details).where(
     _QUOTES.c.bap_id == bindparam("k_bap"), _QUOTES.c.transaction_id == bindparam("k_txn")
 )
-_SET_QUOTE = update(_QUOTES).where(
-    _QUOTES.c.bap_id == bindparam("k_bap"), _QUOTES.c.transaction_id == bindparam("k_txn")
-)
-_NEW_QUOTE = insert(_QUOTES)
+
+
+def _save_quote(dialect: str, with_details: bool) -> Any:
+    """Insert the quote, or replace the stored one (keeping its details unless new ones are given)."""
+    ins = (pg_insert if dialect == "postgresql" else sqlite_insert)(_QUOTES)
+    new = ins.excluded
+    set_ = {
+        "provider_id": new.provider_id,
+        "stage": new.stage,
+        "quote": new.quote,
+        "updated_at": new.updated_at,
+    }
+    if with_details:
+        set_["details"] = new.details
+    return ins.on_conflict_do_update(index_elements=[_QUOTES.c.bap_id, _QUOTES.c.transaction_id], set_=set_)
+
+
+_SAVE_QUOTE = {(d, w): _save_quote(d, w) for d in ("sqlite", "postgresql") for w in (False, True)}
 _GET_ANSWER = select(_KEYS.c.order_id, _KEYS.c.response).where(
     _KEYS.c.bap_id == bindparam("k_bap"), _KEYS.c.transaction_id == bindparam("k_txn")
 )
@@ -183,16 +199,16 @@ def save_quote_in(s: Session, bap_id: str, transaction_id: str, q: Quote, stage:
     check_now(now)
     if stage not in ("select", "init"):
         raise InvalidInput(f"quote stage must be select or init, got {stage!r}")
-    conn = s.connection()
-    values: dict[str, Any] = {"provider_id": q.provider_id, "stage": stage, "quote": quote_json(q),
-                              "updated_at": now}  # fmt: skip
-    if details is not None:
-        values["details"] = dict(details)
-    done = conn.execute(_SET_QUOTE, {"k_bap": bap_id, "k_txn": transaction_id, **values})
-    if done.rowcount == 0:
-        # a concurrent save of the same new key fails here (primary key) and is answered as an error
-        values.setdefault("details", {})
-        conn.execute(_NEW_QUOTE, {"bap_id": bap_id, "transaction_id": transaction_id, **values})
+    values: dict[str, Any] = {
+        "bap_id": bap_id,
+        "transaction_id": transaction_id,
+        "provider_id": q.provider_id,
+        "stage": stage,
+        "quote": quote_json(q),
+        "details": {} if details is None else dict(details),
+        "updated_at": now,
+    }
+    s.connection().execute(_SAVE_QUOTE[(s.get_bind().dialect.name, details is not None)], values)
     if callback is not None:
         send_later(s, callback)
 

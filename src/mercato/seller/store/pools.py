@@ -23,7 +23,7 @@ from mercato.pools.book import PoolBook
 from mercato.pools.offers import offer_from_doc
 from mercato.pools.signed import Signed, commitment_from_doc
 
-from .catalog_cache import cache_of
+from .catalog_cache import cache_of, snapshot_in
 from .tables import ID, Base
 from .txn import Store, check_now
 
@@ -238,7 +238,7 @@ def pools_of_items(store: Store, item_ids: list[str]) -> dict[str, PoolRow]:
 def pools_of_items_in(s: Session, item_ids: list[str]) -> dict[str, PoolRow]:
     """:func:`pools_of_items` in the caller's session. The rows are detached: read them, never change them."""
     cache = cache_of(s)
-    snap = cache.snapshot(s.connection()) if cache is not None else None
+    snap = snapshot_in(cache, s) if cache is not None else None
     wanted = [i for i in item_ids if snap is None or i not in snap.pools]
     if wanted:
         rows = s.execute(
