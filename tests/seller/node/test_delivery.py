@@ -92,9 +92,9 @@ async def until(check: Callable[[], bool], seconds: float = 20) -> None:
 
 
 async def test_committed_callbacks_are_handed_to_the_sender_in_order(store: Store) -> None:
-    """With the delivery as the store's handoff, a callback committed while it is idle goes out
-    straight after its commit; under load, or while an earlier callback of its transaction is not
-    delivered yet, it is claimed: the order holds either way."""
+    """With the delivery as the store's handoff, a callback committed while it is idle (on SQLite:
+    always) goes out straight after its commit; under load (PostgreSQL), or while an earlier callback
+    of its transaction is not delivered yet, it is claimed: the order holds either way."""
     sent: list[tuple[str, str]] = []
 
     async def send(row: outbox.OutboxRow) -> bool:
@@ -119,10 +119,12 @@ async def test_committed_callbacks_are_handed_to_the_sender_in_order(store: Stor
         await task
     for t in txns:
         assert [a for tx, a in sent if tx == t] == list(actions)
-    # a callback committed while the delivery was idle went without a claim; under this burst the
-    # others went through claims (several per claim)
-    assert 1 <= delivery.handed < 45
-    assert delivery.claims < 45 - delivery.handed
+    if store.inline:  # SQLite: every callback is handed off unless an earlier one is not delivered
+        assert delivery.handed >= 15
+    else:  # a callback committed while the delivery was idle went without a claim; under this burst
+        # the others went through claims (several per claim)
+        assert 1 <= delivery.handed < 45
+        assert delivery.claims < 45 - delivery.handed
     counts = await asyncio.to_thread(outbox.counts, store.engine)
     assert counts.get("delivered") == 45 and not counts.get("pending")
 
