@@ -89,6 +89,10 @@ def make_engine(
         if path and path != ":memory:":
             Path(path).expanduser().parent.mkdir(parents=True, exist_ok=True)
         kwargs["connect_args"] = {"check_same_thread": False, "timeout": 30}
+        # Reuse the connection returned last: SQLite keeps a page cache per connection, which is
+        # dropped whenever another connection has written since, so cycling through the pool (FIFO)
+        # re-read pages on every transaction (node CPU per checkout -3..-6% with LIFO, two pairs).
+        kwargs["pool_use_lifo"] = True
         engine = create_engine(url, **kwargs)
 
         @event.listens_for(engine, "connect")
