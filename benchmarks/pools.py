@@ -108,6 +108,8 @@ def _figures(pool: Pool, result: Clearing, seconds: float, cpu: float, gen_secon
         "objective": result.objective,
         "bound": result.bound,
         "gap": result.gap,
+        "lp_bound": result.lp_bound,  # the LP relaxation's bound; "bound" is at least as tight
+        "lp_gap": result.lp_gap,
         "status": result.status,
         "solver": result.solver,
         "runs": len(result.runs),

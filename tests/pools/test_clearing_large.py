@@ -26,6 +26,9 @@ def test_large_method_is_feasible_and_brackets_the_optimum(pool: Pool) -> None:
     best = brute_force(pool)
     assert check(pool, _assignment(result)) == []
     assert result.objective <= best <= result.bound + 1e-6
+    if result.lp_bound is not None:  # the LP relaxation's bound, never tighter than the reported one
+        assert result.lp_gap is not None and result.lp_bound >= result.bound
+        assert result.lp_gap >= result.gap - 1e-12
     assert result.status in ("optimal", "feasible", "trivial")
     assert (result.status == "optimal") == (result.gap == 0.0 and result.status != "trivial")
     by_id = {c.id: c for c in pool.commitments}
@@ -71,6 +74,14 @@ def test_large_method_finds_the_coupled_optimum() -> None:
 def test_large_method_same_input_same_bytes(pool: Pool) -> None:
     first = orjson.dumps(clear(pool, method="large").to_dict())
     assert orjson.dumps(clear(pool, method="large").to_dict()) == first
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(pools())
+def test_exact_method_reports_no_lp_bound(pool: Pool) -> None:
+    result = clear(pool, time_limit=20, method="exact")
+    assert result.lp_bound is None and result.lp_gap is None
+    assert {"lp_bound", "lp_gap"} <= set(result.to_dict())
 
 
 def test_unknown_method_is_rejected() -> None:

@@ -93,7 +93,7 @@ def test_round_counts_rounds_each_class_total(pool: Pool) -> None:
 
 @settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(pools(max_commitments=9))
-def test_split_among_the_best_runs_is_feasible_and_within_its_lp(pool: Pool) -> None:
+def test_split_among_the_best_runs_is_feasible_and_never_beats_the_optimum(pool: Pool) -> None:
     model = milp.build(pool, classes(pool, by_quantity=False))
     if model is None:
         return
@@ -113,4 +113,6 @@ def test_split_among_the_best_runs_is_feasible_and_within_its_lp(pool: Pool) -> 
     assert check(pool, polished) == []
     assert surplus_of(pool, polished) <= brute_force(pool)
     if not check(pool, assignment):
-        assert surplus_of(pool, assignment) <= found.lp + 1e-6
+        # a hand-out may place a whole member beyond its class's share (an overshoot that stays in the
+        # tier's range), so the assignment can beat the split LP of those counts, never the optimum
+        assert surplus_of(pool, assignment) <= brute_force(pool)

@@ -44,6 +44,7 @@ def clear_command(
     typer.echo(
         f"objective {result.objective} {pool.currency} minor units  bound {result.bound:g}  "
         f"gap {result.gap:.4%}  status {result.status}  solver {result.solver}"
+        + (f"  (LP bound {result.lp_bound:g}, gap {result.lp_gap:.4%})" if result.lp_gap is not None else "")
     )
     for run in result.runs:
         typer.echo(

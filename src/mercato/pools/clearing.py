@@ -67,6 +67,10 @@ class Clearing:
     runs: tuple[Run, ...]
     accepted: tuple[Acceptance, ...]
     rejected: tuple[Rejection, ...]
+    # Large pools: the LP relaxation's optimum (never below ``bound``, which may be tighter) and the
+    # gap measured from it. None for pools solved exactly (their ``bound`` is the MILP's dual bound).
+    lp_bound: float | None = None
+    lp_gap: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -75,6 +79,8 @@ class Clearing:
             "objective": self.objective,
             "bound": self.bound,
             "gap": self.gap,
+            "lp_bound": self.lp_bound,
+            "lp_gap": self.lp_gap,
             "runs": [_slots(r) for r in self.runs],
             "accepted": [_slots(a) for a in self.accepted],
             "rejected": [_slots(r) for r in self.rejected],
@@ -210,6 +216,7 @@ def _result(
     solver: str,
     bound: float | None,
     by_id: dict[str, Commitment] | None = None,
+    lp_bound: float | None = None,
 ) -> Clearing:
     offers = {o.id: o for o in pool.offers}
     if by_id is None:
@@ -237,7 +244,14 @@ def _result(
     if bound - objective < 1.0:  # surpluses are whole numbers: a bound this close proves the answer
         bound = float(objective)
     gap = 0.0 if bound <= objective else (bound - objective) / max(1.0, abs(bound))
-    return Clearing(status, solver, objective, bound, gap, tuple(runs), tuple(accepted), tuple(rejected))
+    lp_gap = None
+    if lp_bound is not None and math.isfinite(lp_bound):
+        lp_bound = max(lp_bound, bound)
+        lp_gap = 0.0 if lp_bound <= objective else (lp_bound - objective) / max(1.0, abs(lp_bound))
+    else:
+        lp_bound = None
+    return Clearing(status, solver, objective, bound, gap, tuple(runs), tuple(accepted), tuple(rejected),
+                    lp_bound, lp_gap)  # fmt: skip
 
 
 EXACT_COMMITMENTS = 20_000  # pool size up to which the exact MILP is tried

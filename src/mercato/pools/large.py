@@ -79,7 +79,7 @@ def clear_large(pool: Pool, deadline: float) -> Clearing:
     if bound - objective < 1.0:  # surpluses are whole numbers: nothing better exists
         bound = float(objective)
     status = "time_limit" if clock else "optimal" if bound <= objective else "feasible"
-    return _result(pool, assignment, status, "lp_rounding", bound, index.by_id)
+    return _result(pool, assignment, status, "lp_rounding", bound, index.by_id, lp_bound=relaxed.bound)
 
 
 def _full_lp(pool: Pool, units: milp.Model, index: Index, deadline: float) -> Clearing:
@@ -92,4 +92,6 @@ def _full_lp(pool: Pool, units: milp.Model, index: Index, deadline: float) -> Cl
     assignment = polish(pool, handout(units, round_lp(units, relaxed.values), offers), index)
     objective = surplus_of(pool, assignment, index.by_id)
     status = "optimal" if objective >= relaxed.objective - 1e-6 else "feasible"
-    return _result(pool, assignment, status, "lp_rounding", relaxed.objective, index.by_id)
+    return _result(
+        pool, assignment, status, "lp_rounding", relaxed.objective, index.by_id, lp_bound=relaxed.objective
+    )
