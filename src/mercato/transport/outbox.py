@@ -32,6 +32,7 @@ from enum import StrEnum
 
 from sqlalchemy import (
     BigInteger,
+    BindParameter,
     Column,
     Connection,
     Engine,
@@ -52,6 +53,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session
 
+from mercato.db import Prepared
 from mercato.protocol.messages import restamp
 
 log = logging.getLogger(__name__)
@@ -144,13 +146,13 @@ def enqueue(
         "claimed_by": lease[0] if lease else None,
         "lease_until_ms": lease[1] if lease else None,
     }
-    return int(session.execute(_ENQUEUE, values).scalar_one())
+    return int(_ENQUEUE.scalar(session, values))
 
 
 # Built once: executing a ready statement skips building it and its cache key on every callback.
-_ENQUEUE = insert(outbox_table).returning(outbox_table.c.id)
+_ENQUEUE = Prepared(insert(outbox_table).returning(outbox_table.c.id))
 
-_UNDELIVERED = (
+_UNDELIVERED = Prepared(
     select(outbox_table.c.id)
     .where(
         outbox_table.c.transaction_id == bindparam("t"),
@@ -161,11 +163,66 @@ _UNDELIVERED = (
 )
 
 
+def _due(lock: bool) -> Prepared:
+    """Up to ``batch`` due rows at time ``t``, oldest first, none behind an undelivered earlier row
+    of its transaction; ``lock``: FOR UPDATE SKIP LOCKED (PostgreSQL: workers claim disjoint rows)."""
+    o = outbox_table
+    p = outbox_table.alias("earlier")
+    blocked = exists().where(
+        and_(p.c.transaction_id == o.c.transaction_id, p.c.id < o.c.id, p.c.status != Status.DELIVERED)
+    )
+    t: BindParameter[int] = bindparam("t")
+    query = (
+        select(
+            o.c.id,
+            o.c.transaction_id,
+            o.c.message_id,
+            o.c.destination_url,
+            o.c.action,
+            o.c.body,
+            o.c.attempts,
+        )
+        .where(
+            o.c.status == Status.PENDING,
+            o.c.next_attempt_ms <= t,
+            (o.c.lease_until_ms.is_(None)) | (o.c.lease_until_ms < t),
+            ~blocked,
+        )
+        .order_by(o.c.id)
+        .limit(bindparam("batch"))
+    )
+    return Prepared(query.with_for_update(skip_locked=True, of=o) if lock else query)
+
+
+_DUE = {False: _due(False), True: _due(True)}
+_LEASE = Prepared(
+    update(outbox_table)
+    .where(outbox_table.c.id == bindparam("k_id"))
+    .values(claimed_by=bindparam("v_by"), lease_until_ms=bindparam("v_until"))
+)
+_DELIVERED = Prepared(
+    update(outbox_table)
+    .where(outbox_table.c.id == bindparam("k_id"), outbox_table.c.status == Status.PENDING.value)
+    .values(
+        status=Status.DELIVERED.value,
+        delivered_ms=bindparam("v_at"),
+        claimed_by=None,
+        lease_until_ms=None,
+        attempts=outbox_table.c.attempts + 1,
+        last_error=None,
+    )
+)
+
+
+def mark_delivered_in(conn: Connection, ids: Sequence[int], at_ms: int) -> None:
+    """Mark pending rows delivered (at ``at_ms``) in the caller's transaction."""
+    _DELIVERED.executemany(conn, [{"k_id": i, "v_at": at_ms} for i in ids])
+
+
 def undelivered_ids(session: Session | Connection, transaction_id: str, limit: int = 8) -> list[int]:
     """Ids of rows of ``transaction_id`` not delivered yet (pending or dead), oldest first, at most
     ``limit``: a row enqueued now is only due after them."""
-    rows = session.execute(_UNDELIVERED, {"t": transaction_id, "n": limit})
-    return [int(r[0]) for r in rows]
+    return [int(r[0]) for r in _UNDELIVERED.all(session, {"t": transaction_id, "n": limit})]
 
 
 def backoff_ms(attempts: int, base_ms: int, max_ms: int, rng: random.Random) -> int:
@@ -213,42 +270,13 @@ class OutboxWorker:
     def claim(self) -> list[OutboxRow]:
         """Claim up to ``batch`` due rows for this worker's lease (one short transaction)."""
         t = self.clock()
-        o = outbox_table
-        p = outbox_table.alias("earlier")
-        blocked = exists().where(
-            and_(p.c.transaction_id == o.c.transaction_id, p.c.id < o.c.id, p.c.status != Status.DELIVERED)
-        )
-        query = (
-            select(
-                o.c.id,
-                o.c.transaction_id,
-                o.c.message_id,
-                o.c.destination_url,
-                o.c.action,
-                o.c.body,
-                o.c.attempts,
-            )  # fmt: skip
-            .where(
-                o.c.status == Status.PENDING,
-                o.c.next_attempt_ms <= t,
-                (o.c.lease_until_ms.is_(None)) | (o.c.lease_until_ms < t),
-                ~blocked,
-            )
-            .order_by(o.c.id)
-            .limit(self.config.batch)
-        )
-        if not self._sqlite:
-            query = query.with_for_update(skip_locked=True, of=o)
         with self.engine.connect() as conn:
             if self._sqlite:
                 conn.exec_driver_sql("BEGIN IMMEDIATE")
-            rows = [self._fresh(OutboxRow(*r), t) for r in conn.execute(query).all()]
-            if rows:
-                conn.execute(
-                    update(o)
-                    .where(o.c.id.in_([r.id for r in rows]))
-                    .values(claimed_by=self.worker_id, lease_until_ms=t + self.config.lease_ms)
-                )
+            due = _DUE[not self._sqlite].all(conn, {"t": t, "batch": self.config.batch})
+            rows = [self._fresh(OutboxRow(*r), t) for r in due]
+            until = t + self.config.lease_ms
+            _LEASE.executemany(conn, [{"k_id": r.id, "v_by": self.worker_id, "v_until": until} for r in rows])
             conn.commit()
         return rows
 
@@ -260,20 +288,8 @@ class OutboxWorker:
 
     # -- record ----------------------------------------------------------------------------------
     def mark_delivered(self, row: OutboxRow) -> None:
-        o = outbox_table
         with self.engine.begin() as conn:
-            conn.execute(
-                update(o)
-                .where(o.c.id == row.id, o.c.status == Status.PENDING)
-                .values(
-                    status=Status.DELIVERED,
-                    delivered_ms=self.clock(),
-                    claimed_by=None,
-                    lease_until_ms=None,
-                    attempts=o.c.attempts + 1,
-                    last_error=None,
-                )  # fmt: skip
-            )
+            mark_delivered_in(conn, [row.id], self.clock())
 
     def mark_failed(self, row: OutboxRow, error: str) -> None:
         o = outbox_table

@@ -129,41 +129,20 @@ def test_pool_offers_and_pool_states_are_seen(store: Store) -> None:
 
 
 def test_an_older_transaction_never_replaces_a_newer_snapshot() -> None:
-    class Conn:
-        def __init__(self, v: int) -> None:
-            self.v = v
-
-        def execute(self, _stmt: Any) -> Any:
-            v = self.v
-
-            class R:
-                def scalar_one(self) -> int:
-                    return v
-
-            return R()
-
     cache = CatalogCache()
-    s5 = cache.snapshot(Conn(5))  # type: ignore[arg-type]
+    s5 = cache.at(5)
     s5.items["X"] = None
-    assert cache.snapshot(Conn(5)) is s5  # type: ignore[arg-type]
-    s4 = cache.snapshot(Conn(4))  # type: ignore[arg-type]
+    assert cache.at(5) is s5
+    s4 = cache.at(4)
     assert s4 is not s5 and isinstance(s4, Snapshot) and s4.items == {}
-    assert cache.snapshot(Conn(5)) is s5  # type: ignore[arg-type]
-    s6 = cache.snapshot(Conn(6))  # type: ignore[arg-type]
-    assert s6 is not s5 and cache.snapshot(Conn(6)) is s6  # type: ignore[arg-type]
+    assert cache.at(5) is s5
+    s6 = cache.at(6)
+    assert s6 is not s5 and cache.at(6) is s6
 
 
 def test_a_huge_snapshot_starts_over() -> None:
-    class Conn:
-        def execute(self, _stmt: Any) -> Any:
-            class R:
-                def scalar_one(self) -> int:
-                    return 1
-
-            return R()
-
     cache = CatalogCache(max_entries=3)
-    snap = cache.snapshot(Conn())  # type: ignore[arg-type]
+    snap = cache.at(1)
     for i in range(4):
         snap.items[str(i)] = None
-    assert cache.snapshot(Conn()).items == {}  # type: ignore[arg-type]
+    assert cache.at(1).items == {}

@@ -18,8 +18,6 @@ import logging
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import update
-
 from mercato.seller.store import Store
 from mercato.transport import outbox
 
@@ -46,20 +44,8 @@ class LockedOutboxWorker(outbox.OutboxWorker):
 
     def mark_all_delivered(self, rows: list[outbox.OutboxRow]) -> None:
         """Mark rows delivered in one short transaction."""
-        o = outbox.outbox_table
         with self.store.locked(), self.engine.begin() as conn:
-            conn.execute(
-                update(o)
-                .where(o.c.id.in_([r.id for r in rows]), o.c.status == outbox.Status.PENDING)
-                .values(
-                    status=outbox.Status.DELIVERED,
-                    delivered_ms=self.clock(),
-                    claimed_by=None,
-                    lease_until_ms=None,
-                    attempts=o.c.attempts + 1,
-                    last_error=None,
-                )
-            )
+            outbox.mark_delivered_in(conn, [r.id for r in rows], self.clock())
 
 
 class Delivery:

@@ -28,13 +28,14 @@ from typing import Any
 from sqlalchemy import Connection, select
 from sqlalchemy.orm import Session
 
+from mercato.db import Prepared
 from mercato.seller.domain import DeliveryPolicy, Item, Location, Provider
 
 from .tables import CatalogVersionRow, table_of
 
 SESSION_KEY = "mercato.catalog_cache"  # Session.info key: the store's cache (set by Store)
 _VERSIONS = table_of(CatalogVersionRow)
-_VERSION = select(_VERSIONS.c.version).where(_VERSIONS.c.id == 1)
+_VERSION = Prepared(select(_VERSIONS.c.version).where(_VERSIONS.c.id == 1))
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,7 +75,10 @@ class CatalogCache:
 
     def snapshot(self, conn: Connection) -> Snapshot:
         """The snapshot for the version this transaction sees (read now, in ``conn``'s transaction)."""
-        version = int(conn.execute(_VERSION).scalar_one())
+        return self.at(int(_VERSION.scalar(conn, {})))
+
+    def at(self, version: int) -> Snapshot:
+        """The snapshot for catalog ``version`` (kept if it is the newest seen)."""
         snap = self._snap
         if version == snap.version:
             if len(snap.items) + len(snap.pools) > self.max_entries:  # a huge catalog: start over

@@ -28,6 +28,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from mercato.db import Prepared
 from mercato.seller.domain import (
     Catalog,
     FulfillmentType,
@@ -99,12 +100,14 @@ def _fresh(s: Session, basket: Basket, *, lock: bool) -> tuple[Quote, Catalog, S
 _QUOTES = table_of(QuoteRow)
 _KEYS = table_of(IdempotencyRow)
 # Built once: executing a ready statement skips building it and its cache key each time.
-_GET_QUOTE = select(_QUOTES.c.provider_id, _QUOTES.c.quote, _QUOTES.c.details).where(
-    _QUOTES.c.bap_id == bindparam("k_bap"), _QUOTES.c.transaction_id == bindparam("k_txn")
+_GET_QUOTE = Prepared(
+    select(_QUOTES.c.provider_id, _QUOTES.c.quote, _QUOTES.c.details).where(
+        _QUOTES.c.bap_id == bindparam("k_bap"), _QUOTES.c.transaction_id == bindparam("k_txn")
+    )
 )
 
 
-def _save_quote(dialect: str, with_details: bool) -> Any:
+def _save_quote(dialect: str, with_details: bool) -> Prepared:
     """Insert the quote, or replace the stored one (keeping its details unless new ones are given)."""
     ins = (pg_insert if dialect == "postgresql" else sqlite_insert)(_QUOTES)
     new = ins.excluded
@@ -116,15 +119,19 @@ def _save_quote(dialect: str, with_details: bool) -> Any:
     }
     if with_details:
         set_["details"] = new.details
-    return ins.on_conflict_do_update(index_elements=[_QUOTES.c.bap_id, _QUOTES.c.transaction_id], set_=set_)
+    return Prepared(
+        ins.on_conflict_do_update(index_elements=[_QUOTES.c.bap_id, _QUOTES.c.transaction_id], set_=set_)
+    )
 
 
 _SAVE_QUOTE = {(d, w): _save_quote(d, w) for d in ("sqlite", "postgresql") for w in (False, True)}
-_GET_ANSWER = select(_KEYS.c.order_id, _KEYS.c.response).where(
-    _KEYS.c.bap_id == bindparam("k_bap"), _KEYS.c.transaction_id == bindparam("k_txn")
+_GET_ANSWER = Prepared(
+    select(_KEYS.c.order_id, _KEYS.c.response).where(
+        _KEYS.c.bap_id == bindparam("k_bap"), _KEYS.c.transaction_id == bindparam("k_txn")
+    )
 )
-_NEW_KEY = insert(_KEYS)
-_SET_ANSWER = (
+_NEW_KEY = Prepared(insert(_KEYS))
+_SET_ANSWER = Prepared(
     update(_KEYS)
     .where(_KEYS.c.bap_id == bindparam("k_bap"), _KEYS.c.transaction_id == bindparam("k_txn"))
     .values(order_id=bindparam("v_order"), response=bindparam("v_response"))
@@ -133,7 +140,7 @@ StoredQuote = tuple[Quote, dict[str, Any]]
 
 
 def _stored_quote_row(s: Session, bap_id: str, transaction_id: str) -> Any:
-    return s.connection().execute(_GET_QUOTE, {"k_bap": bap_id, "k_txn": transaction_id}).first()
+    return _GET_QUOTE.first(s, {"k_bap": bap_id, "k_txn": transaction_id})
 
 
 def _stored(s: Session, bap_id: str, transaction_id: str) -> StoredQuote | None:
@@ -142,7 +149,7 @@ def _stored(s: Session, bap_id: str, transaction_id: str) -> StoredQuote | None:
 
 
 def _answer(s: Session, bap_id: str, transaction_id: str) -> Confirmed | None:
-    row = s.connection().execute(_GET_ANSWER, {"k_bap": bap_id, "k_txn": transaction_id}).first()
+    row = _GET_ANSWER.first(s, {"k_bap": bap_id, "k_txn": transaction_id})
     if row is None or row.order_id is None or row.response is None:
         return None
     return Confirmed(row.order_id, row.response, True)
@@ -208,7 +215,8 @@ def save_quote_in(s: Session, bap_id: str, transaction_id: str, q: Quote, stage:
         "details": {} if details is None else dict(details),
         "updated_at": now,
     }
-    s.connection().execute(_SAVE_QUOTE[(s.get_bind().dialect.name, details is not None)], values)
+    conn = s.connection()
+    _SAVE_QUOTE[(conn.dialect.name, details is not None)].execute(conn, values)
     if callback is not None:
         send_later(s, callback)
 
@@ -259,8 +267,8 @@ def confirm(store: Store, req: ConfirmRequest, *, order_id: str, now: datetime,
             # A key confirmed before makes this insert fail (IntegrityError: answer with the stored
             # response, below); on PostgreSQL a concurrent confirm of the same key waits here until
             # the first one ends.
-            conn.execute(
-                _NEW_KEY, {"bap_id": req.bap_id, "transaction_id": req.transaction_id, "created_at": now}
+            _NEW_KEY.execute(
+                conn, {"bap_id": req.bap_id, "transaction_id": req.transaction_id, "created_at": now}
             )
             earlier, details = req.earlier, dict(req.details)
             if earlier is None:
@@ -279,7 +287,7 @@ def confirm(store: Store, req: ConfirmRequest, *, order_id: str, now: datetime,
             write_back(s, book, event.stock)
             callback = respond(order)
             send_later(s, callback)
-            conn.execute(_SET_ANSWER, {"k_bap": req.bap_id, "k_txn": req.transaction_id, "v_order": order.id,
+            _SET_ANSWER.execute(conn, {"k_bap": req.bap_id, "k_txn": req.transaction_id, "v_order": order.id,
                                        "v_response": callback.body})  # fmt: skip
             return Confirmed(order.id, callback.body, False, order)
     except IntegrityError:

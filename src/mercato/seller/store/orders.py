@@ -18,6 +18,7 @@ from sqlalchemy import delete, func, select
 from sqlalchemy import insert as sa_insert
 from sqlalchemy.orm import Session
 
+from mercato.db import Prepared
 from mercato.protocol.errors import Code
 from mercato.seller.domain import Catalog, LedgerEntry, Money, Order, StockBook, UnknownEntity
 from mercato.seller.domain.cancellation import Cancellation, Party, cancel_lines, cancel_order
@@ -67,9 +68,9 @@ def load(s: Session, row: OrderRow) -> Order:
     return order_of(row, lines, allocs, events)
 
 
-_NEW_ORDER = sa_insert(table_of(OrderRow))
-_NEW_LINES = sa_insert(table_of(OrderLineRow))
-_NEW_ALLOCS = sa_insert(table_of(AllocationRow))
+_NEW_ORDER = Prepared(sa_insert(table_of(OrderRow)))
+_NEW_LINES = Prepared(sa_insert(table_of(OrderLineRow)))
+_NEW_ALLOCS = Prepared(sa_insert(table_of(AllocationRow)))
 
 
 def insert(s: Session, order: Order, ref: OrderRef, details: Mapping[str, Any], now: datetime) -> None:
@@ -85,11 +86,9 @@ def insert(s: Session, order: Order, ref: OrderRef, details: Mapping[str, Any], 
     )  # fmt: skip
     s.flush()  # anything pending goes first, as the ORM would order it
     conn = s.connection()
-    conn.execute(_NEW_ORDER, values)  # the order row first: lines refer to it
-    conn.execute(_NEW_LINES, _line_values(order))
-    allocs = _alloc_values(order)
-    if allocs:
-        conn.execute(_NEW_ALLOCS, allocs)
+    _NEW_ORDER.execute(conn, values)  # the order row first: lines refer to it
+    _NEW_LINES.executemany(conn, _line_values(order))
+    _NEW_ALLOCS.executemany(conn, _alloc_values(order))
 
 
 def _line_values(order: Order) -> list[dict[str, Any]]:

@@ -16,12 +16,14 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from datetime import datetime
+from functools import lru_cache
 
 from sqlalchemy import bindparam, insert, select, tuple_, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
+from mercato.db import Prepared
 from mercato.seller.domain import LedgerEntry, Movement, StockBook, StockLevel, UnknownEntity
 
 from .tables import ItemRow, LedgerRow, LocationRow, StockLevelRow, table_of
@@ -38,15 +40,34 @@ _READ = (
     .order_by(_LEVELS.c.item_id, _LEVELS.c.location_id)
 )
 _LOCK = _READ.with_for_update()
-_SET_LEVEL = (
+_SET_LEVEL = Prepared(
     update(_LEVELS)
     .where(_LEVELS.c.item_id == bindparam("k_item"), _LEVELS.c.location_id == bindparam("k_location"))
     .values(
         on_hand=bindparam("v_on_hand"), reserved=bindparam("v_reserved"), backorder=bindparam("v_backorder")
     )
 )
-_NEW_LEVEL = insert(_LEVELS)
-_LEDGER = insert(table_of(LedgerRow))
+_NEW_LEVEL = Prepared(insert(_LEVELS))
+_LEDGER = Prepared(insert(table_of(LedgerRow)))
+_PREPARED_UP_TO = 16  # baskets of up to this many items read their stock with a prepared statement
+
+
+@lru_cache(maxsize=2 * _PREPARED_UP_TO)
+def _levels_of(n: int, lock: bool) -> Prepared:
+    """The stock rows of ``n`` items (binds ``i0`` .. ``i{n-1}``), locked or not."""
+    cols = (
+        _LEVELS.c.item_id,
+        _LEVELS.c.location_id,
+        _LEVELS.c.on_hand,
+        _LEVELS.c.reserved,
+        _LEVELS.c.backorder,
+    )
+    stmt = (
+        select(*cols)
+        .where(_LEVELS.c.item_id.in_([bindparam(f"i{k}") for k in range(n)]))
+        .order_by(_LEVELS.c.item_id, _LEVELS.c.location_id)
+    )
+    return Prepared(stmt.with_for_update() if lock else stmt)
 
 
 def lock_items(session: Session, item_ids: Iterable[str], *, lock: bool = True) -> StockBook:
@@ -54,7 +75,11 @@ def lock_items(session: Session, item_ids: Iterable[str], *, lock: bool = True) 
 
     With ``lock=False`` it only reads them (for a quote that reserves nothing)."""
     session.flush()  # plain SQL below: anything pending goes first
-    rows = session.connection().execute(_LOCK if lock else _READ, {"ids": sorted(set(item_ids))}).all()
+    ids = sorted(set(item_ids))
+    if 0 < len(ids) <= _PREPARED_UP_TO:
+        rows = _levels_of(len(ids), lock).all(session, {f"i{k}": i for k, i in enumerate(ids)})
+    else:
+        rows = list(session.connection().execute(_LOCK if lock else _READ, {"ids": ids}).all())
     return StockBook(levels={(r[0], r[1]): StockLevel(r[2], r[3], r[4]) for r in rows})
 
 
@@ -99,13 +124,13 @@ def write_back(session: Session, book: StockBook, entries: Sequence[LedgerEntry]
     for item_id, location_id in sorted({(e.item_id, e.location_id) for e in entries}):
         lvl = book.level(item_id, location_id)
         key = {"k_item": item_id, "k_location": location_id}
-        done = conn.execute(_SET_LEVEL, {**key, "v_on_hand": lvl.on_hand, "v_reserved": lvl.reserved,
+        done = _SET_LEVEL.execute(conn, {**key, "v_on_hand": lvl.on_hand, "v_reserved": lvl.reserved,
                                          "v_backorder": lvl.backorder})  # fmt: skip
-        if done.rowcount == 0:
-            conn.execute(_NEW_LEVEL, {"item_id": item_id, "location_id": location_id, "on_hand": lvl.on_hand,
+        if done == 0:
+            _NEW_LEVEL.execute(conn, {"item_id": item_id, "location_id": location_id, "on_hand": lvl.on_hand,
                                       "reserved": lvl.reserved, "backorder": lvl.backorder})  # fmt: skip
-    conn.execute(
-        _LEDGER,
+    _LEDGER.executemany(
+        conn,
         [
             {
                 "at": e.at,
