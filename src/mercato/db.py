@@ -209,16 +209,18 @@ class Prepared:
     counters in tests, tracing), every run goes through ``conn.execute`` so that they see it.
     """
 
-    __slots__ = ("statement", "__weakref__")
+    __slots__ = ("statement",)
 
     def __init__(self, statement: Any) -> None:
         self.statement = statement
 
     def _plan(self, conn: Connection, keys: tuple[str, ...] | None) -> _Plan:
-        plans: dict[tuple[int, tuple[str, ...] | None], _Plan] = conn.dialect.__dict__.setdefault(
+        # kept on the dialect: they go with the engine; keyed by the statement itself (not its id,
+        # which a collected statement could hand on to a new one)
+        plans: dict[tuple[Prepared, tuple[str, ...] | None], _Plan] = conn.dialect.__dict__.setdefault(
             "_mercato_prepared", {}
         )
-        key = (id(self), keys)
+        key = (self, keys)
         plan = plans.get(key)
         if plan is None:
             plan = plans[key] = _Plan(self.statement, conn.dialect, keys)

@@ -17,8 +17,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 from functools import lru_cache
+from typing import Any
 
-from sqlalchemy import bindparam, insert, select, tuple_, update
+from sqlalchemy import BindParameter, Select, bindparam, insert, select, tuple_, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -32,13 +33,25 @@ from .txn import Store, check_now
 StockKey = tuple[str, str]
 _LEVELS = table_of(StockLevelRow)
 # Built once: executing a ready statement skips building it and its cache key each time.
-_READ = (
-    select(
-        _LEVELS.c.item_id, _LEVELS.c.location_id, _LEVELS.c.on_hand, _LEVELS.c.reserved, _LEVELS.c.backorder
-    )
-    .where(_LEVELS.c.item_id.in_(bindparam("ids", expanding=True)))
-    .order_by(_LEVELS.c.item_id, _LEVELS.c.location_id)
+_LEVEL_COLS = (
+    _LEVELS.c.item_id,
+    _LEVELS.c.location_id,
+    _LEVELS.c.on_hand,
+    _LEVELS.c.reserved,
+    _LEVELS.c.backorder,
 )
+
+
+def _levels_where(ids: BindParameter[Any] | list[BindParameter[Any]]) -> Select[Any]:
+    """The stock rows whose item is in ``ids`` (a bind or a list of binds), in lock order."""
+    return (
+        select(*_LEVEL_COLS)
+        .where(_LEVELS.c.item_id.in_(ids))
+        .order_by(_LEVELS.c.item_id, _LEVELS.c.location_id)
+    )
+
+
+_READ = _levels_where(bindparam("ids", expanding=True))
 _LOCK = _READ.with_for_update()
 _SET_LEVEL = Prepared(
     update(_LEVELS)
@@ -55,18 +68,7 @@ _PREPARED_UP_TO = 16  # baskets of up to this many items read their stock with a
 @lru_cache(maxsize=2 * _PREPARED_UP_TO)
 def _levels_of(n: int, lock: bool) -> Prepared:
     """The stock rows of ``n`` items (binds ``i0`` .. ``i{n-1}``), locked or not."""
-    cols = (
-        _LEVELS.c.item_id,
-        _LEVELS.c.location_id,
-        _LEVELS.c.on_hand,
-        _LEVELS.c.reserved,
-        _LEVELS.c.backorder,
-    )
-    stmt = (
-        select(*cols)
-        .where(_LEVELS.c.item_id.in_([bindparam(f"i{k}") for k in range(n)]))
-        .order_by(_LEVELS.c.item_id, _LEVELS.c.location_id)
-    )
+    stmt = _levels_where([bindparam(f"i{k}") for k in range(n)])
     return Prepared(stmt.with_for_update() if lock else stmt)
 
 
