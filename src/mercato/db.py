@@ -10,6 +10,7 @@ in that schema, which is created if missing. Tests use it to give each test its 
 
 from __future__ import annotations
 
+import json
 import os
 import time
 from collections import namedtuple
@@ -19,6 +20,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
+import orjson
 from sqlalchemy import Connection, DateTime, Dialect, Engine, TypeDecorator, create_engine, event, text
 from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.orm import Session, sessionmaker
@@ -72,6 +74,20 @@ def is_sqlite(url: str) -> bool:
     return url.startswith("sqlite")
 
 
+_JSON_OPTS = orjson.OPT_NON_STR_KEYS | orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS
+
+
+def json_dumps(value: Any) -> str:
+    """The engines' JSON encoder: orjson (compact), several times faster than ``json.dumps`` for a
+    quote or an order. What orjson refuses or would write differently (integers beyond 64 bits, and
+    datetimes or dataclasses, which ``json.dumps`` refuses) goes to ``json.dumps``, so a value stores
+    or fails exactly as before."""
+    try:
+        return orjson.dumps(value, option=_JSON_OPTS).decode()
+    except TypeError:
+        return json.dumps(value)
+
+
 def make_engine(
     url: str,
     *,
@@ -85,7 +101,12 @@ def make_engine(
     replaced after ``pool_recycle_s``."""
     url, schema = _split_schema(url)
     url = normalise_url(url)
-    kwargs: dict[str, Any] = {"echo": echo, "future": True}
+    kwargs: dict[str, Any] = {
+        "echo": echo,
+        "future": True,
+        "json_serializer": json_dumps,
+        "json_deserializer": orjson.loads,
+    }
     if is_sqlite(url):
         path = url.split("///", 1)[1] if "///" in url else ""
         if path and path != ":memory:":
