@@ -10,7 +10,11 @@ gets the first answer again (with the new message id) and makes no second order.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
+from datetime import datetime
 from typing import Any
+
+from sqlalchemy.exc import IntegrityError
 
 from mercato.protocol.models import ConfirmRequest as BecknConfirm
 from mercato.protocol.models import InitRequest
@@ -26,7 +30,7 @@ from .discovery import estimate, order_draft_json, pool_guard
 from .env import Env
 from .parse import draft
 from .reply import callback, error_json, rewrap
-from .supply import confirm_hold, quote_promise
+from .supply import ConfirmHold, confirm_hold, quote_promise
 
 
 def _stale(
@@ -92,14 +96,34 @@ def init(env: Env, req: InitRequest) -> Callback | None:
 
 
 def confirm(env: Env, req: BecknConfirm) -> Callback | None:
+    """One write transaction: a repeat's stored answer, the stored terms, the pool guard, then the
+    store's confirm (the order, its reservations and its on_confirm), all or nothing."""
     ctx = req.context
     txn = str(ctx.transaction_id)
-    with env.store.read() as s:  # a repeat, the stored terms and the pool guard: one read transaction
-        again, stored = store_checkout.before_confirm_in(s, ctx.bap_id, txn)
-        if again is not None:
-            return rewrap(again.response, ctx, env.me)
-        d = draft(req.message.order if req.message else None, ctx)
-        pool_guard(env, ctx.bap_id, txn, d.basket, s)
+    try:
+        with env.store.write() as s:
+            again, stored = store_checkout.before_confirm_in(s, ctx.bap_id, txn)
+            if again is not None:
+                return rewrap(again.response, ctx, env.me)
+            creq, order_id, now, respond, hold = _confirm_request(env, req, stored)
+            pool_guard(env, ctx.bap_id, txn, creq.basket, s)
+            store_checkout.confirm_in(s, creq, order_id=order_id, now=now, respond=respond, hold=hold)
+    except QuoteChanged as exc:
+        return _stale(ctx, "on_confirm", env, exc, exc.fresh, creq.basket.provider_id)
+    except InsufficientStock as exc:
+        return _stale(ctx, "on_confirm", env, exc, None, creq.basket.provider_id)
+    except IntegrityError as exc:  # a concurrent duplicate won the race: answer with its stored on_confirm
+        return rewrap(store_checkout.replay_after(env.store, creq, exc).response, ctx, env.me)
+    return None
+
+
+def _confirm_request(
+    env: Env, req: BecknConfirm, stored: store_checkout.StoredQuote | None
+) -> tuple[ConfirmRequest, str, datetime, Callable[[Order], Callback], ConfirmHold | None]:
+    """What the store's confirm needs: the request (terms from init where the confirm leaves them
+    out), a new order id, the time, and how to build the on_confirm (with the twin's promise)."""
+    ctx = req.context
+    d = draft(req.message.order if req.message else None, ctx)
     details = dict(d.details)
     if stored is not None:
         for k, v in stored[1].items():
@@ -118,17 +142,9 @@ def confirm(env: Env, req: BecknConfirm) -> Callback | None:
 
     # the quote sent at select/init, read above (the confirm transaction then need not read it again)
     earlier = stored[0] if stored is not None and stored[0].provider_id == d.basket.provider_id else None
-    creq = ConfirmRequest(ctx.bap_id, txn, d.basket, ptype, buyer_id=_buyer(details),
+    creq = ConfirmRequest(ctx.bap_id, str(ctx.transaction_id), d.basket, ptype, buyer_id=_buyer(details),
                           bap_uri=str(ctx.bap_uri), earlier=earlier, details=details)  # fmt: skip
-    try:
-        res = store_checkout.confirm(env.store, creq, order_id=order_id, now=now, respond=respond, hold=hold)
-    except QuoteChanged as exc:
-        return _stale(ctx, "on_confirm", env, exc, exc.fresh, d.basket.provider_id)
-    except InsufficientStock as exc:
-        return _stale(ctx, "on_confirm", env, exc, None, d.basket.provider_id)
-    if res.replayed:  # a concurrent duplicate won the race: answer with its stored on_confirm
-        return rewrap(res.response, ctx, env.me)
-    return None
+    return creq, order_id, now, respond, hold
 
 
 def _estimate(env: Env, q: Quote, basket: Any, now: Any) -> tuple[Any, Any]:

@@ -258,40 +258,49 @@ def confirm(store: Store, req: ConfirmRequest, *, order_id: str, now: datetime,
     (with the quantity left per item) when the stock is gone. ``hold`` (the supply twin's
     reservation of capacity and components) runs in the same transaction, after the stock rows are
     locked and before the order is made; it may refuse with ``InsufficientStock``."""
+    try:
+        with store.write() as s:
+            return confirm_in(s, req, order_id=order_id, now=now, respond=respond, hold=hold)
+    except IntegrityError as exc:
+        return replay_after(store, req, exc)
+
+
+def replay_after(store: Store, req: ConfirmRequest, exc: IntegrityError) -> Confirmed:
+    """After :func:`confirm_in` met an existing key: the stored answer of the confirm that made it (a
+    concurrent duplicate that committed first). ``exc`` again if there is none (another constraint)."""
+    again = stored_answer(store, req.bap_id, req.transaction_id)
+    if again is None:
+        raise exc
+    return again
+
+
+def confirm_in(s: Session, req: ConfirmRequest, *, order_id: str, now: datetime,
+               respond: Callable[[Order], Callback],
+               hold: Callable[[Session, Quote], None] | None = None) -> Confirmed:  # fmt: skip
+    """:func:`confirm` in the caller's write transaction (:meth:`Store.write`). A key confirmed before
+    raises ``IntegrityError``: roll back, then answer with :func:`replay_after`."""
     check_now(now)
     if not req.bap_id or not req.transaction_id:
         raise InvalidInput("bap_id and transaction_id are required")
-    try:
-        with store.write() as s:
-            conn = s.connection()
-            # A key confirmed before makes this insert fail (IntegrityError: answer with the stored
-            # response, below); on PostgreSQL a concurrent confirm of the same key waits here until
-            # the first one ends.
-            _NEW_KEY.execute(
-                conn, {"bap_id": req.bap_id, "transaction_id": req.transaction_id, "created_at": now}
-            )
-            earlier, details = req.earlier, dict(req.details)
-            if earlier is None:
-                stored = _stored_quote_row(s, req.bap_id, req.transaction_id)
-                if stored is not None and stored.provider_id == req.basket.provider_id:
-                    earlier = quote_of(stored.quote)
-                    details = details or dict(stored.details)
-            fresh, catalog, book = _fresh(s, req.basket, lock=True)
-            if hold is not None:
-                hold(s, fresh)
-            order, event = create_order(catalog, book, order_id, fresh, now, earlier, req.payment_type,
-                                        buyer_id=req.buyer_id)  # fmt: skip
-            orders.insert(
-                s, order, orders.OrderRef(req.bap_id, req.transaction_id, req.bap_uri), details, now
-            )
-            write_back(s, book, event.stock)
-            callback = respond(order)
-            send_later(s, callback)
-            _SET_ANSWER.execute(conn, {"k_bap": req.bap_id, "k_txn": req.transaction_id, "v_order": order.id,
-                                       "v_response": callback.body})  # fmt: skip
-            return Confirmed(order.id, callback.body, False, order)
-    except IntegrityError:
-        again = stored_answer(store, req.bap_id, req.transaction_id)
-        if again is None:
-            raise
-        return again
+    conn = s.connection()
+    # A key confirmed before makes this insert fail (IntegrityError); on PostgreSQL a concurrent
+    # confirm of the same key waits here until the first one ends.
+    _NEW_KEY.execute(conn, {"bap_id": req.bap_id, "transaction_id": req.transaction_id, "created_at": now})
+    earlier, details = req.earlier, dict(req.details)
+    if earlier is None:
+        stored = _stored_quote_row(s, req.bap_id, req.transaction_id)
+        if stored is not None and stored.provider_id == req.basket.provider_id:
+            earlier = quote_of(stored.quote)
+            details = details or dict(stored.details)
+    fresh, catalog, book = _fresh(s, req.basket, lock=True)
+    if hold is not None:
+        hold(s, fresh)
+    order, event = create_order(catalog, book, order_id, fresh, now, earlier, req.payment_type,
+                                buyer_id=req.buyer_id)  # fmt: skip
+    orders.insert(s, order, orders.OrderRef(req.bap_id, req.transaction_id, req.bap_uri), details, now)
+    write_back(s, book, event.stock)
+    callback = respond(order)
+    send_later(s, callback)
+    _SET_ANSWER.execute(conn, {"k_bap": req.bap_id, "k_txn": req.transaction_id, "v_order": order.id,
+                               "v_response": callback.body})  # fmt: skip
+    return Confirmed(order.id, callback.body, False, order)
