@@ -448,6 +448,29 @@ def test_format_timestamp_is_rfc3339_utc() -> None:
     assert format_timestamp().endswith("Z")
 
 
+@given(st.datetimes(datetime(1000, 1, 2), datetime(9999, 12, 30), timezones=st.timezones()))
+def test_format_timestamp_matches_strftime(when: datetime) -> None:
+    u = when.astimezone(UTC)
+    assert format_timestamp(when) == u.strftime("%Y-%m-%dT%H:%M:%S.") + f"{u.microsecond // 1000:03d}Z"
+
+
+def test_format_timestamp_writes_four_digit_years() -> None:  # strftime writes year 999 as "999"
+    assert format_timestamp(datetime(999, 1, 1, tzinfo=UTC)) == "0999-01-01T00:00:00.000Z"
+
+
+def test_a_remembered_ttl_does_not_let_a_bad_one_through() -> None:
+    for ttl in ("PT30S", "PT30S", "P1DT2H", "PT0.5S"):  # valid ones, the first twice (from the cache)
+        body = body_of("select")
+        body["context"]["ttl"] = ttl
+        assert parse_request(orjson.dumps(body)).context.ttl == ttl
+    for _ in range(2):  # a refused one is refused again: failures are never remembered
+        body = body_of("select")
+        body["context"]["ttl"] = "PT30"
+        assert fails(body).path == "context.ttl"
+    body["context"]["ttl"] = "P" + "T1S" * 40  # longer than what is remembered: checked each time
+    assert fails(body).path == "context.ttl"
+
+
 # ---------------------------------------------------------------- nothing but ProtocolError, ever
 
 

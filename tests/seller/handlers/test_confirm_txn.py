@@ -1,7 +1,7 @@
 """The confirm handler's one write transaction, called directly (SQLite and PostgreSQL): a first
 confirm makes the order and commits its on_confirm; a repeat answers from the stored response; a
 duplicate that got past the repeat check (a concurrent one) meets the key and answers the same; a
-basket whose stock is gone stores nothing."""
+basket whose stock is gone stores nothing; the draft precheck parsed is the one the work uses."""
 
 from __future__ import annotations
 
@@ -12,8 +12,8 @@ import orjson
 import pytest
 from sqlalchemy import select
 
-from mercato.protocol.models import ConfirmRequest
-from mercato.seller.handlers import checkout
+from mercato.protocol.models import ConfirmRequest, StatusRequest
+from mercato.seller.handlers import checkout, precheck
 from mercato.seller.handlers.env import Env
 from mercato.seller.handlers.reply import Identity
 from mercato.seller.store import Store, orders
@@ -99,3 +99,23 @@ def test_stock_gone_answers_the_quantity_left_and_stores_nothing(env: Env) -> No
     assert body["error"]["code"] == "40002"
     assert body["message"]["order"]["items"][0]["quantity"]["available"]["count"] == 1
     assert _orders(env.store) == 1 and orders.find(env.store, "bap.example", T2) is None
+
+
+def test_precheck_parses_the_draft_once_for_the_work(env: Env, monkeypatch: pytest.MonkeyPatch) -> None:
+    req = _request(T1, 2)
+    parsed = precheck("confirm", req)
+    assert parsed is not None and [(ln.item_id, ln.quantity) for ln in parsed.basket.lines] == [("HOT", 2)]
+    assert precheck("status", StatusRequest.model_validate(_status(req))) is None
+
+    def again(*_a: object) -> None:
+        raise AssertionError("the draft was parsed a second time")
+
+    monkeypatch.setattr(checkout, "draft", again)
+    assert checkout.confirm(env, req, parsed) is None
+    [body] = _outbox(env.store)
+    assert body["message"]["order"]["items"][0]["quantity"]["selected"]["count"] == 2
+
+
+def _status(req: ConfirmRequest) -> dict[str, Any]:
+    ctx = req.context.model_dump(mode="json", by_alias=True, exclude_none=True)
+    return {"context": {**ctx, "action": "status"}, "message": {"order_id": "O1"}}

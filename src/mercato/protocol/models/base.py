@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from datetime import datetime
+from functools import lru_cache
 from typing import Annotated, Final
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
@@ -107,8 +108,18 @@ def _check_rfc3339(value: str) -> str:
     return value
 
 
-def _check_duration(value: str) -> str:
+@lru_cache(maxsize=1024)
+def _valid_duration(value: str) -> None:
+    """Valid durations are remembered (every message's ``ttl`` is one of a few); a bad one raises
+    ValueError each time (an exception is never cached)."""
     duration_seconds(value)
+
+
+def _check_duration(value: str) -> str:
+    if len(value) <= 64:
+        _valid_duration(value)
+    else:
+        duration_seconds(value)
     return value
 
 

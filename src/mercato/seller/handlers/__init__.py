@@ -31,12 +31,12 @@ from mercato.transport.server import Inbound
 
 from . import aftersales, checkout, discovery, orders
 from .env import Env
-from .parse import bad, draft
+from .parse import Draft, bad, draft
 from .reply import Identity, callback, error_json
 
 log = logging.getLogger("mercato.seller.handlers")
 
-Work = Callable[[Env, Any], Callback | None]
+Work = Callable[..., Callback | None]  # (env, request) or, for select/init/confirm, (env, request, draft)
 
 ACTIONS: dict[str, Work] = {
     "search": discovery.search,
@@ -52,13 +52,14 @@ ACTIONS: dict[str, Work] = {
 }
 
 
-def precheck(action: str, request: Any) -> None:
-    """Refuse (NACK) what can be refused without the database: missing or unusable fields."""
+def precheck(action: str, request: Any) -> Draft | None:
+    """Refuse (NACK) what can be refused without the database: missing or unusable fields. The draft
+    of a select, init or confirm is returned, for its work to use (it is parsed once)."""
     m = getattr(request, "message", None)
     if action == "search":
         discovery.search_query(request)
     elif action in ("select", "init", "confirm"):
-        draft(m.order if m is not None else None, request.context)
+        return draft(m.order if m is not None else None, request.context)
     elif action in ("status", "track", "cancel"):
         if m is None or not m.order_id:
             raise bad("message.order_id is required", "message.order_id")
@@ -70,6 +71,7 @@ def precheck(action: str, request: Any) -> None:
             raise bad("message.ratings must hold at least one rating", "message.ratings")
     elif action == "support" and (m is None or m.support is None or not m.support.ref_id):
         raise bad("message.support.ref_id is required", "message.support.ref_id")
+    return None
 
 
 def error_message(action: str, request: Any) -> dict[str, Any]:
@@ -102,17 +104,17 @@ class SellerHandlers:
         work = ACTIONS.get(inbound.action)
         if work is None:
             raise ProtocolError(Code.ACTION_NOT_APPLICABLE, f"a seller does not serve {inbound.action!r}")
-        precheck(inbound.action, inbound.request)
-        task = asyncio.get_running_loop().create_task(self._run(work, inbound))
+        parsed = precheck(inbound.action, inbound.request)
+        task = asyncio.get_running_loop().create_task(self._run(work, inbound, parsed))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
-    async def _run(self, work: Work, inbound: Inbound) -> None:
+    async def _run(self, work: Work, inbound: Inbound, parsed: Draft | None = None) -> None:
         try:
             if inbound.action == "search":  # may read the whole catalog: never on the event loop
                 await asyncio.to_thread(self.process, work, inbound)
             else:  # on SQLite inline when the write lock is free (a checkout step is ~1 ms of CPU)
-                await self.env.store.run(self.process, work, inbound)
+                await self.env.store.run(self.process, work, inbound, parsed)
             self.processed += 1
         except Exception:
             self.failed += 1
@@ -121,11 +123,12 @@ class SellerHandlers:
             )
         self.wake()
 
-    def process(self, work: Work, inbound: Inbound) -> None:
-        """Do one request's work (in a worker thread); its callback ends up in the outbox."""
+    def process(self, work: Work, inbound: Inbound, parsed: Draft | None = None) -> None:
+        """Do one request's work (in a worker thread); its callback ends up in the outbox. ``parsed``:
+        the request's draft from :func:`precheck` (select, init, confirm)."""
         req = inbound.request
         try:
-            cb = work(self.env, req)
+            cb = work(self.env, req) if parsed is None else work(self.env, req, parsed)
         except (DomainError, ProtocolError) as exc:
             message = error_message(inbound.action, req)
             cb = callback(req.context, callback_for(inbound.action), self.env.me, message, error_json(exc))

@@ -28,7 +28,7 @@ from mercato.seller.store.checkout import ConfirmRequest
 from . import beckn
 from .discovery import estimate, order_draft_json, pool_guard
 from .env import Env
-from .parse import draft
+from .parse import Draft, draft
 from .reply import callback, error_json, rewrap
 from .supply import ConfirmHold, confirm_hold, quote_promise
 
@@ -62,11 +62,12 @@ def _stale(
     return callback(req_ctx, action, env.me, {"order": order}, error_json(exc))
 
 
-def init(env: Env, req: InitRequest) -> Callback | None:
+def init(env: Env, req: InitRequest, d: Draft | None = None) -> Callback | None:
     """One write transaction: the pool guard, the fresh and the stored quote, saving the terms with
-    their on_init (a stale quote is answered after it, with nothing saved)."""
+    their on_init (a stale quote is answered after it, with nothing saved). ``d``: the request's
+    draft, if already parsed."""
     ctx = req.context
-    d = draft(req.message.order if req.message else None, ctx)
+    d = d if d is not None else draft(req.message.order if req.message else None, ctx)
     txn = str(ctx.transaction_id)
     with env.store.write() as s:
         pool_guard(env, ctx.bap_id, txn, d.basket, s)
@@ -95,7 +96,7 @@ def init(env: Env, req: InitRequest) -> Callback | None:
     return None
 
 
-def confirm(env: Env, req: BecknConfirm) -> Callback | None:
+def confirm(env: Env, req: BecknConfirm, d: Draft | None = None) -> Callback | None:
     """One write transaction: a repeat's stored answer, the stored terms, the pool guard, then the
     store's confirm (the order, its reservations and its on_confirm), all or nothing."""
     ctx = req.context
@@ -105,7 +106,7 @@ def confirm(env: Env, req: BecknConfirm) -> Callback | None:
             again, stored = store_checkout.before_confirm_in(s, ctx.bap_id, txn)
             if again is not None:
                 return rewrap(again.response, ctx, env.me)
-            creq, order_id, now, respond, hold = _confirm_request(env, req, stored)
+            creq, order_id, now, respond, hold = _confirm_request(env, req, stored, d)
             pool_guard(env, ctx.bap_id, txn, creq.basket, s)
             store_checkout.confirm_in(s, creq, order_id=order_id, now=now, respond=respond, hold=hold)
     except QuoteChanged as exc:
@@ -118,12 +119,12 @@ def confirm(env: Env, req: BecknConfirm) -> Callback | None:
 
 
 def _confirm_request(
-    env: Env, req: BecknConfirm, stored: store_checkout.StoredQuote | None
+    env: Env, req: BecknConfirm, stored: store_checkout.StoredQuote | None, d: Draft | None
 ) -> tuple[ConfirmRequest, str, datetime, Callable[[Order], Callback], ConfirmHold | None]:
     """What the store's confirm needs: the request (terms from init where the confirm leaves them
     out), a new order id, the time, and how to build the on_confirm (with the twin's promise)."""
     ctx = req.context
-    d = draft(req.message.order if req.message else None, ctx)
+    d = d if d is not None else draft(req.message.order if req.message else None, ctx)
     details = dict(d.details)
     if stored is not None:
         for k, v in stored[1].items():

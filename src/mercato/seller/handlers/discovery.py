@@ -31,7 +31,7 @@ from mercato.seller.store.tables import ItemRow, StockLevelRow
 
 from . import beckn
 from .env import Env
-from .parse import bad, draft
+from .parse import Draft, bad, draft
 from .reply import callback
 from .supply import quote_promise
 
@@ -296,9 +296,10 @@ def order_draft_json(
     }
 
 
-def select(env: Env, req: SelectRequest) -> Callback | None:
-    """One write transaction: the pool guard, the fresh quote and saving it with its on_select."""
-    d = draft(req.message.order if req.message else None, req.context)
+def select(env: Env, req: SelectRequest, d: Draft | None = None) -> Callback | None:
+    """One write transaction: the pool guard, the fresh quote and saving it with its on_select.
+    ``d``: the request's draft, if already parsed."""
+    d = d if d is not None else draft(req.message.order if req.message else None, req.context)
     bap_id, txn = req.context.bap_id, str(req.context.transaction_id)
     with env.store.write() as s:
         pool_guard(env, bap_id, txn, d.basket, s)
