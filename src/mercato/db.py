@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import time
 from collections import namedtuple
 from collections.abc import Mapping, Sequence
@@ -75,17 +76,41 @@ def is_sqlite(url: str) -> bool:
 
 
 _JSON_OPTS = orjson.OPT_NON_STR_KEYS | orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS
+# 19 digits in a row may be an integer beyond 64 bits, which orjson would read back as a float.
+_LONG_DIGITS = re.compile(r"\d{19}")
+_LONG_DIGITS_B = re.compile(rb"\d{19}")
 
 
 def json_dumps(value: Any) -> str:
     """The engines' JSON encoder: orjson (compact), several times faster than ``json.dumps`` for a
-    quote or an order. What orjson refuses or would write differently (integers beyond 64 bits, and
-    datetimes or dataclasses, which ``json.dumps`` refuses) goes to ``json.dumps``, so a value stores
-    or fails exactly as before."""
+    quote or an order. What orjson refuses (integers beyond 64 bits, strings with a lone surrogate)
+    goes to ``json.dumps``, and so do datetimes and dataclasses, which ``json.dumps`` refuses.
+    Differences that remain: NaN and infinities are written as null (``json.dumps`` writes ``NaN``,
+    which is not JSON and which PostgreSQL refuses), and enums and UUIDs are written as their values
+    where ``json.dumps`` refuses them."""
     try:
         return orjson.dumps(value, option=_JSON_OPTS).decode()
     except TypeError:
         return json.dumps(value)
+
+
+def json_loads(text: str | bytes) -> Any:
+    """The engines' JSON decoder: orjson, except for what it would read differently from
+    ``json.loads`` — a document that may hold an integer beyond 64 bits (orjson reads it as a float)
+    and what orjson refuses (``NaN`` or a lone surrogate, which older rows written by ``json.dumps``
+    may hold) go to ``json.loads``."""
+    if isinstance(text, str):
+        long = _LONG_DIGITS.search(text) is not None
+    elif isinstance(text, bytes):
+        long = _LONG_DIGITS_B.search(text) is not None
+    else:  # SQLite hands a top-level number over as a number: json.loads' TypeError tells SQLAlchemy
+        return json.loads(text)
+    if not long:
+        try:
+            return orjson.loads(text)
+        except orjson.JSONDecodeError:
+            pass
+    return json.loads(text)
 
 
 def make_engine(
@@ -105,7 +130,7 @@ def make_engine(
         "echo": echo,
         "future": True,
         "json_serializer": json_dumps,
-        "json_deserializer": orjson.loads,
+        "json_deserializer": json_loads,
     }
     if is_sqlite(url):
         path = url.split("///", 1)[1] if "///" in url else ""

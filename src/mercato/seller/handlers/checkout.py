@@ -101,39 +101,38 @@ def confirm(env: Env, req: BecknConfirm, d: Draft | None = None) -> Callback | N
     store's confirm (the order, its reservations and its on_confirm), all or nothing."""
     ctx = req.context
     txn = str(ctx.transaction_id)
+    d = d if d is not None else draft(req.message.order if req.message else None, ctx)
+    order_id, now = str(uuid.uuid4()), env.now()
+    hold = confirm_hold(env, d.basket, order_id, now)  # reads the twin (cached) outside the transaction
     try:
         with env.store.write() as s:
             again, stored = store_checkout.before_confirm_in(s, ctx.bap_id, txn)
             if again is not None:
                 return rewrap(again.response, ctx, env.me)
-            creq, order_id, now, respond, hold = _confirm_request(env, req, stored, d)
-            pool_guard(env, ctx.bap_id, txn, creq.basket, s)
+            pool_guard(env, ctx.bap_id, txn, d.basket, s)
+            creq, respond = _confirm_request(env, req, stored, d, now, hold)
             store_checkout.confirm_in(s, creq, order_id=order_id, now=now, respond=respond, hold=hold)
     except QuoteChanged as exc:
-        return _stale(ctx, "on_confirm", env, exc, exc.fresh, creq.basket.provider_id)
+        return _stale(ctx, "on_confirm", env, exc, exc.fresh, d.basket.provider_id)
     except InsufficientStock as exc:
-        return _stale(ctx, "on_confirm", env, exc, None, creq.basket.provider_id)
+        return _stale(ctx, "on_confirm", env, exc, None, d.basket.provider_id)
     except IntegrityError as exc:  # a concurrent duplicate won the race: answer with its stored on_confirm
-        return rewrap(store_checkout.replay_after(env.store, creq, exc).response, ctx, env.me)
+        return rewrap(store_checkout.replay_after(env.store, ctx.bap_id, txn, exc).response, ctx, env.me)
     return None
 
 
-def _confirm_request(
-    env: Env, req: BecknConfirm, stored: store_checkout.StoredQuote | None, d: Draft | None
-) -> tuple[ConfirmRequest, str, datetime, Callable[[Order], Callback], ConfirmHold | None]:
+def _confirm_request(env: Env, req: BecknConfirm, stored: store_checkout.StoredQuote | None, d: Draft,
+                     now: datetime, hold: ConfirmHold | None,
+                     ) -> tuple[ConfirmRequest, Callable[[Order], Callback]]:  # fmt: skip
     """What the store's confirm needs: the request (terms from init where the confirm leaves them
-    out), a new order id, the time, and how to build the on_confirm (with the twin's promise)."""
+    out) and how to build the on_confirm (with the twin's promise)."""
     ctx = req.context
-    d = d if d is not None else draft(req.message.order if req.message else None, ctx)
     details = dict(d.details)
     if stored is not None:
         for k, v in stored[1].items():
             if k not in details or (k in ("payment_type", "collected_by") and not _explicit_payment(req)):
                 details[k] = v
     ptype = PaymentType(details.get("payment_type", d.payment_type.value))
-
-    order_id, now = str(uuid.uuid4()), env.now()
-    hold = confirm_hold(env, d.basket, order_id, now)
 
     def respond(order: Order) -> Callback:
         message = {"order": beckn.order_json(order, details)}
@@ -145,7 +144,7 @@ def _confirm_request(
     earlier = stored[0] if stored is not None and stored[0].provider_id == d.basket.provider_id else None
     creq = ConfirmRequest(ctx.bap_id, str(ctx.transaction_id), d.basket, ptype, buyer_id=_buyer(details),
                           bap_uri=str(ctx.bap_uri), earlier=earlier, details=details)  # fmt: skip
-    return creq, order_id, now, respond, hold
+    return creq, respond
 
 
 def _estimate(env: Env, q: Quote, basket: Any, now: Any) -> tuple[Any, Any]:

@@ -262,13 +262,13 @@ def confirm(store: Store, req: ConfirmRequest, *, order_id: str, now: datetime,
         with store.write() as s:
             return confirm_in(s, req, order_id=order_id, now=now, respond=respond, hold=hold)
     except IntegrityError as exc:
-        return replay_after(store, req, exc)
+        return replay_after(store, req.bap_id, req.transaction_id, exc)
 
 
-def replay_after(store: Store, req: ConfirmRequest, exc: IntegrityError) -> Confirmed:
+def replay_after(store: Store, bap_id: str, transaction_id: str, exc: IntegrityError) -> Confirmed:
     """After :func:`confirm_in` met an existing key: the stored answer of the confirm that made it (a
     concurrent duplicate that committed first). ``exc`` again if there is none (another constraint)."""
-    again = stored_answer(store, req.bap_id, req.transaction_id)
+    again = stored_answer(store, bap_id, transaction_id)
     if again is None:
         raise exc
     return again
