@@ -23,6 +23,7 @@ from mercato.seller.domain.orders import PaymentType
 from mercato.seller.domain.quotes import require_available, require_unchanged
 from mercato.seller.store import Callback
 from mercato.seller.store import checkout as store_checkout
+from mercato.seller.store.callbacks import send_later
 from mercato.seller.store.checkout import ConfirmRequest
 
 from . import beckn
@@ -107,8 +108,9 @@ def confirm(env: Env, req: BecknConfirm, d: Draft | None = None) -> Callback | N
     try:
         with env.store.write() as s:
             again, stored = store_checkout.before_confirm_in(s, ctx.bap_id, txn)
-            if again is not None:
-                return rewrap(again.response, ctx, env.me)
+            if again is not None:  # a repeat: the first answer again, in this same transaction
+                send_later(s, rewrap(again.response, ctx, env.me))
+                return None
             pool_guard(env, ctx.bap_id, txn, d.basket, s)
             creq, respond = _confirm_request(env, req, stored, d, now, hold)
             store_checkout.confirm_in(s, creq, order_id=order_id, now=now, respond=respond, hold=hold)
