@@ -5,7 +5,10 @@ basket whose stock is gone stores nothing; the draft precheck parsed is the one 
 
 from __future__ import annotations
 
+import random
+import threading
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import orjson
@@ -16,7 +19,7 @@ from mercato.protocol.models import ConfirmRequest, StatusRequest
 from mercato.seller.handlers import checkout, precheck
 from mercato.seller.handlers.env import Env
 from mercato.seller.handlers.reply import Identity
-from mercato.seller.store import Store, orders
+from mercato.seller.store import Callback, Store, orders
 from mercato.seller.store import checkout as store_checkout
 from mercato.transport.outbox import outbox_table
 from tests.seller.store.conftest import db_url, store  # noqa: F401 -- the fixtures
@@ -119,3 +122,35 @@ def test_precheck_parses_the_draft_once_for_the_work(env: Env, monkeypatch: pyte
 def _status(req: ConfirmRequest) -> dict[str, Any]:
     ctx = req.context.model_dump(mode="json", by_alias=True, exclude_none=True)
     return {"context": {**ctx, "action": "status"}, "message": {"order_id": "O1"}}
+
+
+def test_concurrent_confirms_sell_the_stock_once_and_duplicates_make_one_order(env: Env) -> None:
+    """Threads confirm at once (on PostgreSQL really in parallel): 8 copies of one confirm released
+    together (they race to the idempotency key), then 40 buyers of 1-3 units for the 4 units left."""
+    dup = str(uuid.uuid4())
+    start = threading.Barrier(8)
+
+    def racing(_: int) -> Callback | None:
+        start.wait()
+        return checkout.confirm(env, _request(dup, 1))
+
+    with ThreadPoolExecutor(8) as pool:
+        copies = list(pool.map(racing, range(8)))
+    order_id = orders.find(env.store, "bap.example", dup)
+    assert order_id is not None and _orders(env.store) == 1
+    # each copy's answer is in the outbox (the winner's, and a repeat's) or handed back (a copy that
+    # met the key: the handlers' caller commits it); all eight carry the one order
+    bodies = _outbox(env.store) + [orjson.loads(out.body) for out in copies if out is not None]
+    assert [b["message"]["order"]["id"] for b in bodies] == [order_id] * 8
+
+    rng = random.Random(7)
+    wants = {str(uuid.uuid4()): rng.randint(1, 3) for _ in range(40)}
+    with ThreadPoolExecutor(12) as pool:
+        answers = list(pool.map(lambda job: checkout.confirm(env, _request(*job)), wants.items()))
+    made = [t for t in wants if orders.find(env.store, "bap.example", t) is not None]
+    units = sum(wants[t] for t in made)
+    assert units <= 4 and sum(orders.open_reservations(env.store).values()) == units + 1
+    assert _orders(env.store) == len(made) + 1
+    refused = [orjson.loads(out.body) for out in answers if out is not None]
+    assert len(refused) == 40 - len(made)  # everyone else gets a clear out-of-stock answer
+    assert all(b["error"]["code"] == "40002" for b in refused)
