@@ -272,10 +272,13 @@ class Prepared:
             plan = plans[key] = _Plan(self.statement, conn.dialect, keys)
         return plan
 
-    def _run(self, target: Session | Connection, params: Any, many: bool) -> Any:
+    def _run(self, target: Session | Connection, params: Any, many: bool) -> tuple[_Plan | None, Any]:
+        """Run it: the plan and the driver's cursor, or (None, SQLAlchemy's result) when listeners
+        are installed. Both answer ``fetchall``, ``fetchone``, ``rowcount`` and ``close``; rows from
+        the cursor still need ``plan.row``."""
         conn = target.connection() if isinstance(target, Session) else target
         if conn._has_events or conn.engine._has_events:
-            return conn.execute(self.statement, params)
+            return None, conn.execute(self.statement, params)
         first = params[0] if many else params
         keys = tuple(sorted(first)) if self.statement.is_insert else None
         plan = self._plan(conn, keys)
@@ -298,41 +301,34 @@ class Prepared:
 
     def execute(self, target: Session | Connection, params: Mapping[str, Any]) -> int:
         """Run it; the number of rows it changed (the cursor's ``rowcount``)."""
-        out = self._run(target, params, False)
-        if isinstance(out, tuple):
-            plan, cur = out
-            n = int(cur.rowcount)
+        _, cur = self._run(target, params, False)
+        try:
+            return int(cur.rowcount)
+        finally:
             cur.close()
-            return n
-        return int(out.rowcount)
 
     def executemany(self, target: Session | Connection, params: Sequence[Mapping[str, Any]]) -> None:
         """Run it once per set of values (all with the same keys)."""
-        if not params:
-            return
-        out = self._run(target, params, True)
-        if isinstance(out, tuple):
-            out[1].close()
+        if params:
+            self._run(target, params, True)[1].close()
 
     def all(self, target: Session | Connection, params: Mapping[str, Any]) -> list[Any]:
         """The rows, as named tuples (``row.column`` and ``row[i]``), values converted by type."""
-        out = self._run(target, params, False)
-        if not isinstance(out, tuple):
-            return list(out.all())
-        plan, cur = out
-        rows = cur.fetchall()
-        cur.close()
-        return [plan.row(r) for r in rows]
+        plan, cur = self._run(target, params, False)
+        try:
+            rows = cur.fetchall()
+        finally:
+            cur.close()
+        return list(rows) if plan is None else [plan.row(r) for r in rows]
 
     def first(self, target: Session | Connection, params: Mapping[str, Any]) -> Any:
         """The first row, or None."""
-        out = self._run(target, params, False)
-        if not isinstance(out, tuple):
-            return out.first()
-        plan, cur = out
-        r = cur.fetchone()
-        cur.close()
-        return None if r is None else plan.row(r)
+        plan, cur = self._run(target, params, False)
+        try:
+            r = cur.fetchone()
+        finally:
+            cur.close()
+        return r if plan is None or r is None else plan.row(r)
 
     def scalar(self, target: Session | Connection, params: Mapping[str, Any]) -> Any:
         """The first column of the one row there must be (``scalar_one``)."""
