@@ -113,8 +113,8 @@ class SellerHandlers:
         try:
             if inbound.action == "search":  # may read the whole catalog: never on the event loop
                 await asyncio.to_thread(self.process, work, inbound)
-            else:  # on SQLite inline when the write lock is free (a checkout step is ~1 ms of CPU)
-                await self.env.store.run(self.process, work, inbound, parsed)
+            else:  # SQLite: in the loop turn's group transaction (store/group.py)
+                await self.env.store.run_grouped(self.process, work, inbound, parsed)
             self.processed += 1
         except Exception:
             self.failed += 1

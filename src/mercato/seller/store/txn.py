@@ -33,6 +33,7 @@ from mercato.seller.domain import InvalidInput
 
 from .callbacks import HANDED, HANDOFF, QUEUED, Handoff
 from .catalog_cache import SESSION_KEY, CatalogCache
+from .group import Group
 
 T = TypeVar("T")
 
@@ -115,14 +116,16 @@ class Store:
         self._nowait = threading.local()
         self.ran_inline = 0  # Store.run calls done inline, and in a worker thread
         self.ran_in_thread = 0
+        # SQLite: the work of one event-loop turn shares one write transaction (group.py).
+        self.group: Group | None = Group(self) if self.sqlite else None
 
     @contextmanager
     def locked(self) -> Iterator[None]:
         """The write lock (SQLite) around a write transaction; nothing on PostgreSQL. Inside
         :meth:`run`'s inline attempt the first write refuses to wait (:class:`WouldBlock`)."""
         lock = self.write_lock
-        if lock is None:
-            yield
+        if lock is None or (self.group is not None and self.group.session() is not None):
+            yield  # PostgreSQL, or inside a group, which holds the lock
             return
         if getattr(self._nowait, "on", False):
             self._nowait.on = False  # only the first write may refuse: nothing is committed before it
@@ -150,12 +153,24 @@ class Store:
         self.ran_in_thread += 1
         return await asyncio.to_thread(fn, *args)
 
+    async def run_grouped(self, fn: Callable[..., T], *args: object) -> T:
+        """``fn(*args)`` as :meth:`run`, but on SQLite in the next group transaction (group.py): for
+        the protocol's steps, whose writes all go through :meth:`write`."""
+        if self.group is None or not self.inline:
+            return await self.run(fn, *args)
+        return await self.group.run(fn, *args)
+
     @contextmanager
     def write(self) -> Iterator[Session]:
         """A session in one write transaction: committed on success, rolled back on any error.
+        Inside a group (:meth:`run_grouped`): a savepoint of the group's transaction.
 
         After the commit (and after the write lock is released), the callbacks it enqueued are
         reported to :attr:`handoff`; after a rollback they never existed."""
+        if self.group is not None and self.group.session() is not None:
+            with self.group.savepoint() as shared:
+                yield shared
+            return
         handoff = self.handoff
         with self.locked(), self.sessions() as session:
             if handoff is not None:
@@ -174,6 +189,11 @@ class Store:
 
     @contextmanager
     def read(self) -> Iterator[Session]:
+        """A session to read in; inside a group, the group's (it sees the pieces before)."""
+        shared = self.group.session() if self.group is not None else None
+        if shared is not None:
+            yield shared
+            return
         with self.sessions() as session:
             yield session
 
