@@ -133,17 +133,21 @@ class Group:
             self._local.raw, self._local.depth = raw, 0
             self._local.session = s
             try:
-                for fn, args, fut in batch:
-                    try:
-                        done.append((fut, True, fn(*args)))
-                    except Exception as exc:
-                        done.append((fut, False, exc))
-                    s.expunge_all()
-                    if not raw.in_transaction:
-                        raise GroupLost("SQLite rolled the group's transaction back")
-            finally:
-                self._local.session = None
-            s.commit()
+                try:
+                    for fn, args, fut in batch:
+                        try:
+                            done.append((fut, True, fn(*args)))
+                        except Exception as exc:
+                            done.append((fut, False, exc))
+                        s.expunge_all()
+                        if not raw.in_transaction:
+                            raise GroupLost("SQLite rolled the group's transaction back")
+                finally:
+                    self._local.session = None
+                s.commit()
+            except BaseException:
+                s.rollback()  # a failed COMMIT (a deferred constraint) leaves SQLite's transaction open
+                raise
             return done, s.info.get(HANDED), s.info.get(QUEUED)
 
     async def _in_thread(
