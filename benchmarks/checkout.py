@@ -158,20 +158,21 @@ class Network:
             return float("nan")
         return total / os.sysconf("SC_CLK_TCK")
 
-    def delivery_counts(self) -> tuple[int, int, int, int]:
-        """Outbox claims, handed-off callbacks, store work run inline and in threads, summed over the
-        seller's worker processes."""
+    def delivery_counts(self) -> tuple[int, ...]:
+        """Outbox claims, handed-off callbacks, store work run inline and in threads, group
+        transactions and the steps they held, summed over the seller's worker processes."""
         import httpx
 
-        seen: dict[int, tuple[int, int, int, int]] = {}
+        seen: dict[int, tuple[int, ...]] = {}
         for _ in range(20 * self.workers):
             health = httpx.get(self.seller_url + "/health", timeout=10).json()
             d = health.get("delivery") or {"claims": 0, "handed": 0}
-            w = health.get("store_work") or {"inline": 0, "threads": 0}
-            seen[health["pid"]] = (d["claims"], d["handed"], w["inline"], w["threads"])
+            w = health.get("store_work") or {}
+            work = tuple(int(w.get(k, 0)) for k in ("inline", "threads", "groups", "grouped"))
+            seen[health["pid"]] = (d["claims"], d["handed"], *work)
             if len(seen) == self.workers:
                 break
-        return tuple(sum(v[i] for v in seen.values()) for i in range(4))  # type: ignore[return-value]
+        return tuple(sum(v[i] for v in seen.values()) for i in range(6))
 
     def admin(self, method: str, path: str, **kw: Any) -> Any:
         import httpx
@@ -370,7 +371,7 @@ async def load(net: Network, checkouts: int, concurrency: int, stock: int, seed:
     cpu, load_cpu = net.seller_cpu_s() - cpu0, time.process_time() - load0
     callbacks, retries = buyer.callbacks, buyer.retries
     await buyer.stop()
-    claims, handed, inline, threaded = net.delivery_counts()
+    claims, handed, inline, threaded, groups, grouped = net.delivery_counts()
     levels = [s for s in net.admin("GET", "/admin/stock") if s["item_id"] == ITEM]
     on_hand = sum(s["on_hand"] for s in levels)
     reserved = sum(s["reserved"] for s in levels)
@@ -398,6 +399,8 @@ async def load(net: Network, checkouts: int, concurrency: int, stock: int, seed:
         "callbacks_handed_off": round(handed / max(1, callbacks), 3),
         # store work (handler steps, claims, records) run on the event loop, of all (SQLite; see Store.run)
         "store_work_inline": round(inline / max(1, inline + threaded), 3),
+        # protocol steps per group transaction (SQLite: the steps of one event-loop turn share one)
+        "steps_per_group": round(grouped / max(1, groups), 2),
         "load_average": [round(x, 2) for x in os.getloadavg()],
     }
     for k, v in lat.items():

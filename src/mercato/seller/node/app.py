@@ -257,8 +257,14 @@ class SellerNode:
             "delivered": self.delivered,
             # this process's delivery: claims made, callbacks sent without a claim (handed off)
             "delivery": {"claims": d.claims, "handed": d.handed} if (d := self._delivery) else None,
-            # store work run on the event loop (SQLite) and in worker threads (see Store.run)
-            "store_work": {"inline": self.store.ran_inline, "threads": self.store.ran_in_thread},
+            # store work run on the event loop (SQLite) and in worker threads (see Store.run), and the
+            # group transactions that held the protocol steps (SQLite: store/group.py)
+            "store_work": {
+                "inline": self.store.ran_inline,
+                "threads": self.store.ran_in_thread,
+                "groups": g.groups if (g := self.store.group) else 0,
+                "grouped": g.pieces if g else 0,
+            },
         }
         return Response(orjson.dumps(data), media_type="application/json")
 
