@@ -6,8 +6,8 @@ event loop 3–6 steps to run per turn. Run one after another, each step pays fo
 ``BEGIN IMMEDIATE``, session, ``COMMIT`` and the WAL frames of every page it touched, although the
 steps touch mostly the same pages (the outbox's last leaf, the quotes table, the hot stock rows).
 :meth:`Group.run` queues the work instead; at the end of the turn one transaction runs the queued
-pieces in arrival order and commits once. Measured: node CPU per checkout 2.5–2.6 ms against
-3.1–3.2 ms one transaction per step (``docs/performance.md``).
+pieces in arrival order and commits once. Measured: node CPU per checkout 2.65–3.04 ms against
+3.15–3.48 ms with a transaction per step, in the same runs (``docs/performance.md``, "Sixth round").
 
 What each piece sees is what it would have seen run alone, one after the other:
 
