@@ -18,7 +18,6 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from mercato.seller.store import Store, open_store
 from mercato.seller.store.callbacks import Callback, send_later
-from mercato.seller.store.group import GroupLost
 from mercato.transport.outbox import OutboxRow
 
 
@@ -156,14 +155,16 @@ def test_callbacks_are_handed_on_after_the_commit_and_never_from_a_rolled_back_w
     assert stored == ["a", "c"]
 
 
-def test_a_failed_commit_fails_every_piece_and_hands_nothing_on(store: Store) -> None:
+def test_a_failed_commit_runs_the_pieces_again_one_by_one(store: Store) -> None:
     handoff = FakeHandoff()
     store.handoff = handoff
     with store.write() as s:  # a deferred foreign key: checked at COMMIT, which then fails
         s.execute(text("CREATE TABLE parent (id INTEGER PRIMARY KEY)"))
         s.execute(text("CREATE TABLE child (p INTEGER REFERENCES parent(id) DEFERRABLE INITIALLY DEFERRED)"))
+    runs: list[str] = []
 
     def orphan() -> str:
+        runs.append("orphan")
         with store.write() as s:
             s.execute(text("INSERT INTO child VALUES (7)"))
         return "written"
@@ -173,20 +174,38 @@ def test_a_failed_commit_fails_every_piece_and_hands_nothing_on(store: Store) ->
             send_later(s, callback("x"))
 
     out = together(store, lambda: insert(store, 1), orphan, sends)
-    assert all(type(o).__name__ == "IntegrityError" for o in out), out
-    assert numbers(store) == [] and handoff.handed == [] and handoff.queued == []
-    assert store.group is not None and store.group.groups == 0
-    assert together(store, lambda: insert(store, 2)) == [2]  # the store goes on
+    assert out[0] == 1 and type(out[1]).__name__ == "IntegrityError" and out[2] is None, out
+    assert runs == ["orphan", "orphan"]  # in the group, then alone
+    assert numbers(store) == [1] and handoff.handed == [["x"]]  # only what the second runs committed
+    assert store.group is not None and (store.group.groups, store.group.retried) == (0, 3)
+    with store.sessions() as s:  # nothing of the failed group is left on the pooled connection
+        assert s.execute(text("SELECT count(*) FROM child")).scalar_one() == 0
+    assert together(store, lambda: insert(store, 2)) == [2]  # the store goes on grouping
+    assert numbers(store) == [1, 2] and store.group.groups == 1
 
 
-def test_a_transaction_that_sqlite_ended_fails_the_whole_group(store: Store) -> None:
+def test_a_transaction_that_sqlite_ended_runs_the_pieces_again(store: Store) -> None:
+    ended: list[bool] = []
+
     def ends_it() -> None:
         with store.read() as s:
-            s.connection().connection.driver_connection.rollback()  # type: ignore[union-attr]
+            if not ended:  # only the first time, inside the group
+                ended.append(True)
+                s.connection().connection.driver_connection.rollback()  # type: ignore[union-attr]
 
     out = together(store, lambda: insert(store, 1), ends_it, lambda: insert(store, 2))
-    assert all(isinstance(o, GroupLost) for o in out), out
-    assert numbers(store) == []
+    assert out == [1, None, 2]
+    assert numbers(store) == [1, 2] and store.group is not None and store.group.retried == 3
+
+
+def test_a_failed_orm_flush_fails_only_its_own_piece(store: Store) -> None:
+    def adds_a_duplicate() -> None:
+        with store.write() as s:
+            s.add(TRow(n=1))  # flushed at the end of the write: IntegrityError, as alone
+
+    out = together(store, lambda: insert(store, 1), adds_a_duplicate, lambda: insert(store, 2))
+    assert out[0] == 1 and out[2] == 2 and type(out[1]).__name__ == "IntegrityError", out
+    assert numbers(store) == [1, 2]
 
 
 def test_a_second_connection_inside_a_group_is_refused(store: Store) -> None:
@@ -275,6 +294,62 @@ def test_postgresql_never_groups(pg_url: str) -> None:
         assert asyncio.run(main()) != threading.get_ident() and s.ran_in_thread == 1
     finally:
         s.engine.dispose()
+
+
+class URow(Base):
+    __tablename__ = "u"
+    n: Mapped[int] = mapped_column(primary_key=True)
+    v: Mapped[int] = mapped_column()
+
+
+def with_u(store: Store) -> None:
+    with store.write() as s:
+        s.execute(text("CREATE TABLE u (n INTEGER PRIMARY KEY, v INTEGER NOT NULL)"))
+        s.execute(text("INSERT INTO u VALUES (1, 0)"))
+
+
+def u_value(store: Store) -> int:
+    with store.sessions() as s:
+        return int(s.execute(text("SELECT v FROM u WHERE n = 1")).scalar_one())
+
+
+def test_a_failed_inner_write_keeps_the_outer_writes_orm_changes(store: Store) -> None:
+    with_u(store)
+
+    def piece() -> str:
+        with store.write() as s:
+            row = s.get(URow, 1)
+            assert row is not None
+            row.v = 12
+            try:
+                with store.write() as inner:
+                    inner.execute(text("INSERT INTO t VALUES (5)"))
+                    raise ValueError("inner")
+            except ValueError:
+                pass
+        return "outer ok"
+
+    assert together(store, piece) == ["outer ok"]
+    assert u_value(store) == 12 and numbers(store) == []
+
+
+def test_each_write_of_a_piece_reads_rows_afresh(store: Store) -> None:
+    with_u(store)
+    seen: list[int] = []
+    kept: list[Any] = []
+
+    def piece() -> None:
+        with store.write() as s:
+            kept.append(s.get(URow, 1))  # loaded: v = 0
+        with store.write() as s:
+            s.execute(text("UPDATE u SET v = 5 WHERE n = 1"))
+        with store.read() as s:
+            row = s.get(URow, 1)
+            assert row is not None
+            seen.append(row.v)
+
+    assert together(store, piece) == [None]
+    assert seen == [5]  # as alone: the read does not get the first write's stale row
 
 
 # --- property: a group's outcome is the pieces' outcome run one by one ---------------------------

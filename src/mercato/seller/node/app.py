@@ -264,6 +264,7 @@ class SellerNode:
                 "threads": self.store.ran_in_thread,
                 "groups": g.groups if (g := self.store.group) else 0,
                 "grouped": g.pieces if g else 0,
+                "retried": g.retried if g else 0,
             },
         }
         return Response(orjson.dumps(data), media_type="application/json")

@@ -14,10 +14,12 @@ What each piece sees is what it would have seen run alone, one after the other:
 * every :meth:`Store.write` inside a piece is a ``SAVEPOINT``: an exception rolls back that write
   and nothing else (its enqueued callbacks are dropped too) and reaches the piece as it would have;
 * every :meth:`Store.read` reads the group's transaction, so it sees the pieces before it;
-* the ORM session is emptied between pieces, so no piece gets another's loaded rows;
+* the ORM session is emptied at each top-level write and read, as a write alone has a fresh one, so
+  no piece gets another's (or its own earlier write's) loaded rows;
 * callbacks are handed to the delivery, and results to the awaiting coroutines, only after the
-  commit. If the commit fails (or SQLite rolled the whole transaction back, on a full disk say),
-  every piece of the group gets the exception: none of them happened.
+  commit. If the commit fails, or the transaction is gone (a failed ORM flush rolls it back whole,
+  and so does SQLite on a full disk), none of the pieces happened: each runs again from the start on
+  its own (:meth:`Store.run`), so only the piece at fault fails.
 
 A piece must do its store work through :meth:`Store.read` and :meth:`Store.write`: a second
 connection would wait for the group's write lock forever, so opening one inside a group raises.
@@ -29,6 +31,7 @@ the pieces run in threads, each in its own transactions.
 from __future__ import annotations
 
 import asyncio
+import logging
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -42,6 +45,7 @@ from .callbacks import HANDED, HANDOFF, QUEUED
 if TYPE_CHECKING:
     from .txn import Store
 
+log = logging.getLogger("mercato.seller.store.group")
 T = TypeVar("T")
 _Piece = tuple[Callable[..., Any], tuple[Any, ...], "asyncio.Future[Any]"]
 
@@ -58,6 +62,7 @@ class Group:
         self.max_items = max_items
         self.groups = 0  # groups committed
         self.pieces = 0  # pieces run in them
+        self.retried = 0  # pieces of failed groups, run again one by one
         self._pending: list[_Piece] = []
         self._scheduled = False
         self._local = threading.local()  # .session, .raw, .depth while a group runs on this thread
@@ -91,19 +96,31 @@ class Group:
         self._scheduled = bool(self._pending)
         if self._scheduled:
             asyncio.get_running_loop().call_soon(self._flush)
-        lock = self.store.write_lock
-        if lock is None or not lock.acquire(False):  # a thread of ours writes: run the pieces in threads
-            for fn, args, fut in batch:
-                asyncio.ensure_future(self._in_thread(fn, args, fut))
-            return
         try:
-            done, handed, queued = self._commit(batch)
-        except BaseException as exc:
+            self._run_group(batch)
+        except BaseException as exc:  # never leave a waiter without an answer
             for _, _, fut in batch:
                 if not fut.done():
                     fut.set_exception(exc if isinstance(exc, Exception) else RuntimeError(repr(exc)))
             if not isinstance(exc, Exception):
                 raise
+
+    def _run_group(self, batch: list[_Piece]) -> None:
+        lock = self.store.write_lock
+        if lock is None or not lock.acquire(False):  # a thread of ours writes: each piece on its own
+            for piece in batch:
+                asyncio.ensure_future(self._alone(*piece))
+            return
+        try:
+            done, handed, queued = self._commit(batch)
+        except Exception as exc:
+            # Nothing of the group was stored (a failed COMMIT, or a failed ORM flush that rolled the
+            # whole transaction back): every piece runs again from the start on its own, so the one
+            # at fault fails alone and the others are not refused for it.
+            log.warning("a group of %d store steps failed (%s): running them one by one", len(batch), exc)
+            self.retried += len(batch)
+            for piece in batch:
+                asyncio.ensure_future(self._alone(*piece))
             return
         finally:
             lock.__exit__()
@@ -112,7 +129,10 @@ class Group:
         self.store.ran_inline += len(batch)
         handoff = self.store.handoff
         if handoff is not None and (handed or queued):
-            handoff.committed(handed or (), queued or ())
+            try:
+                handoff.committed(handed or (), queued or ())
+            except Exception:  # committed rows are claimed again when their lease ends
+                log.exception("handing %d committed callbacks to the delivery failed", len(handed or ()))
         for fut, ok, value in done:
             if fut.done():  # its awaiting task was cancelled
                 continue
@@ -150,15 +170,15 @@ class Group:
                 raise
             return done, s.info.get(HANDED), s.info.get(QUEUED)
 
-    async def _in_thread(
-        self, fn: Callable[..., Any], args: tuple[Any, ...], fut: asyncio.Future[Any]
-    ) -> None:
-        self.store.ran_in_thread += 1
+    async def _alone(self, fn: Callable[..., Any], args: tuple[Any, ...], fut: asyncio.Future[Any]) -> None:
+        """The piece outside any group, in its own transactions (Store.run: inline or in a thread)."""
         try:
-            value = await asyncio.to_thread(fn, *args)
-        except Exception as exc:
+            value = await self.store.run(fn, *args)
+        except BaseException as exc:
             if not fut.done():
-                fut.set_exception(exc)
+                fut.set_exception(exc if isinstance(exc, Exception) else RuntimeError(repr(exc)))
+            if not isinstance(exc, Exception):
+                raise
             return
         if not fut.done():
             fut.set_result(value)
@@ -170,6 +190,12 @@ class Group:
         local = self._local
         s: Session = local.session
         raw = local.raw
+        if local.depth == 0:
+            s.expunge_all()  # as a write alone would: a fresh session, no rows of earlier writes
+        else:
+            s.flush()  # the enclosing write's changes belong to the enclosing savepoint
+        if not raw.in_transaction:  # SQLite ended it: a SAVEPOINT now would begin (and RELEASE commit)
+            raise GroupLost("SQLite rolled the group's transaction back")
         name = f"piece{local.depth}"
         local.depth += 1
         info = s.info
@@ -185,7 +211,14 @@ class Group:
                 raw.execute(f"RELEASE {name}")
             del info.setdefault(HANDED, [])[handed:]
             del info.setdefault(QUEUED, [])[queued:]
-            s.expunge_all()
+            s.expire_all()  # loaded rows may hold what was rolled back: read them again on use
             raise
         local.depth -= 1
         raw.execute(f"RELEASE {name}")
+
+    def read_session(self) -> Session:
+        """The group's session for a read (a fresh view at the top level, as a read alone has)."""
+        s: Session = self._local.session
+        if self._local.depth == 0:
+            s.expunge_all()
+        return s

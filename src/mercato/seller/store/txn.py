@@ -190,9 +190,8 @@ class Store:
     @contextmanager
     def read(self) -> Iterator[Session]:
         """A session to read in; inside a group, the group's (it sees the pieces before)."""
-        shared = self.group.session() if self.group is not None else None
-        if shared is not None:
-            yield shared
+        if self.group is not None and self.group.session() is not None:
+            yield self.group.read_session()
             return
         with self.sessions() as session:
             yield session
